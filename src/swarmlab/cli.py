@@ -1,0 +1,129 @@
+"""The swarmlab command line: a thin layer over swarmlab.lab and swarmlab.runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from swarmlab import lab
+from swarmlab.runner import PlaybookError, RunResult, run_playbook
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Docker Swarm labs and clusters, built and checked.")
+lab_app = typer.Typer(no_args_is_help=True, help="Lab nodes on this host (docker-machine's create/ls/rm).")
+app.add_typer(lab_app, name="lab")
+console = Console()
+err = Console(stderr=True)
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show Ansible's own output.")]
+Inventory = Annotated[
+    Path | None, typer.Option("--inventory", "-i", help="Inventory of real machines (default: the lab's).")
+]
+
+
+class _Progress:
+    """Shows the play and task being run, from ansible-runner's events."""
+
+    def __init__(self, title: str):
+        self.status = console.status(title)
+        self.title = title
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        data = event.get("event_data", {})
+        if event.get("event") == "playbook_on_task_start":
+            self.status.update(f"{self.title}: {data.get('task', '')}")
+
+    def __enter__(self) -> _Progress:
+        self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.status.__exit__(*exc)
+
+
+def _run(title: str, playbook: str, inventory: Path | None, verbose: bool, **extravars: Any) -> RunResult:
+    if playbook.startswith("lab_"):
+        lab.engine()
+    if verbose:
+        result = run_playbook(playbook, inventory, extravars, verbose=True)
+    else:
+        with _Progress(title) as progress:
+            result = run_playbook(playbook, inventory, extravars, on_event=progress)
+    if not result.ok:
+        raise PlaybookError(result)
+    console.print(f"[green]✓[/] {title} ({result.duration:.0f} s, {result.changed} changed)")
+    return result
+
+
+def _inventory(given: Path | None) -> Path:
+    if given is None:
+        return lab.inventory()
+    if not given.exists():
+        raise lab.LabError(f"inventory {given} does not exist")
+    return given
+
+
+def _nodes_table(nodes: list[lab.Node]) -> Table:
+    table = Table("NAME", "ROLE", "IP", "STATE", "URLS")
+    for n in nodes:
+        table.add_row(n.name, n.role, n.ip, n.state, " ".join(n.urls))
+    return table
+
+
+def _lab_nodes(managers: int, workers: int, verbose: bool) -> None:
+    if managers < 1 or workers < 0:
+        raise lab.LabError("a lab needs at least one manager and zero or more workers")
+    _run("lab nodes", "lab_up", None, verbose, lab_nodes_managers=managers, lab_nodes_workers=workers)
+
+
+@lab_app.command("up")
+def lab_up(
+    managers: Annotated[int, typer.Option(min=1, help="Number of managers.")] = 1,
+    workers: Annotated[int, typer.Option(min=0, help="Number of workers.")] = 2,
+    verbose: Verbose = False,
+) -> None:
+    """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml."""
+    _lab_nodes(managers, workers, verbose)
+    console.print(_nodes_table(lab.nodes()))
+
+
+@lab_app.command("down")
+def lab_down(verbose: Verbose = False) -> None:
+    """Remove the lab's nodes, volumes, network and inventory."""
+    result = lab.down(verbose=verbose)
+    console.print(f"[green]✓[/] lab removed ({result.duration:.0f} s)")
+
+
+@lab_app.command("ls")
+def lab_ls() -> None:
+    """List the lab's nodes: name, role, IP, state, published URLs."""
+    nodes = lab.nodes()
+    if not nodes:
+        console.print("no lab nodes; create them with `swarmlab lab up`")
+        return
+    console.print(_nodes_table(nodes))
+
+
+@app.command()
+def provision(inventory: Inventory = None, verbose: Verbose = False) -> None:
+    """Install and start Docker Engine on every machine of the inventory."""
+    _run("Docker engines", "site", _inventory(inventory), verbose)
+
+
+@app.command()
+def up(verbose: Verbose = False) -> None:
+    """From nothing to a 3-node lab (1 manager, 2 workers) with Docker engines installed and answering."""
+    _lab_nodes(1, 2, verbose)
+    _run("Docker engines", "site", lab.inventory(), verbose)
+    console.print(_nodes_table(lab.nodes()))
+
+
+def main() -> None:
+    try:
+        app()
+    except (lab.LabError, PlaybookError) as exc:
+        err.print(f"[red]swarmlab:[/] {exc}")
+        raise SystemExit(1) from None

@@ -1,0 +1,169 @@
+"""ansible-runner in, typed results out (the shape of ansible-runner's own Runner)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from swarmlab import paths
+
+STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
+
+
+@dataclass(frozen=True)
+class HostStats:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    rescued: int = 0
+    ignored: int = 0
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    host: str
+    task: str
+    message: str
+    unreachable: bool = False
+
+    def __str__(self) -> str:
+        what = "unreachable" if self.unreachable else "failed"
+        return f"{self.host}: {what} at task '{self.task}': {self.message}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    playbook: str
+    status: str
+    rc: int
+    stats: dict[str, HostStats] = field(default_factory=dict)
+    failures: list[TaskFailure] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0
+
+    @property
+    def changed(self) -> int:
+        return sum(s.changed for s in self.stats.values())
+
+
+class PlaybookError(RuntimeError):
+    """A playbook run that did not succeed; str() names the task, host and message."""
+
+    def __init__(self, result: RunResult):
+        self.result = result
+        if result.failures:
+            detail = "; ".join(str(f) for f in result.failures)
+        else:
+            detail = f"ansible-playbook ended with status {result.status} (rc {result.rc})"
+        super().__init__(f"{Path(result.playbook).name}: {detail}")
+
+
+def _message(res: Mapping[str, Any]) -> str:
+    if res.get("censored"):
+        return str(res["censored"])
+    msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
+    if not msg and res.get("results"):
+        msg = "; ".join(_message(r) for r in res["results"] if r.get("failed"))
+    return " ".join(str(msg).split())
+
+
+def _stats(final: Mapping[str, Any]) -> dict[str, HostStats]:
+    hosts: set[str] = set()
+    for key in STAT_KEYS:
+        hosts.update((final.get(key) or {}).keys())
+    return {
+        h: HostStats(
+            ok=final.get("ok", {}).get(h, 0),
+            changed=final.get("changed", {}).get(h, 0),
+            failed=(final.get("failures") or {}).get(h, 0),
+            unreachable=(final.get("dark") or {}).get(h, 0),
+            skipped=(final.get("skipped") or {}).get(h, 0),
+            rescued=(final.get("rescued") or {}).get(h, 0),
+            ignored=(final.get("ignored") or {}).get(h, 0),
+        )
+        for h in sorted(hosts)
+    }
+
+
+def run_playbook(
+    playbook: str | Path,
+    inventory: str | Path | None = None,
+    extravars: Mapping[str, Any] | None = None,
+    *,
+    limit: str | None = None,
+    verbose: bool = False,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> RunResult:
+    """Run one playbook and return what happened; never raises for a failed play."""
+    book = Path(playbook) if Path(playbook).is_absolute() else paths.playbook(str(playbook))
+    failures: list[TaskFailure] = []
+    final: dict[str, Any] = {}
+
+    def handler(event: dict[str, Any]) -> bool:
+        data = event.get("event_data", {})
+        kind = event.get("event")
+        if kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
+            failures.append(
+                TaskFailure(
+                    host=data.get("host", "?"),
+                    task=data.get("task", "?"),
+                    message=_message(data.get("res", {})),
+                    unreachable=kind == "runner_on_unreachable",
+                )
+            )
+        elif kind == "playbook_on_stats":
+            final.update(data)
+        if on_event:
+            on_event(event)
+        return True
+
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        "ANSIBLE_CONFIG": str(paths.ANSIBLE_CFG),
+        "ANSIBLE_ROLES_PATH": str(paths.ROOT / "roles"),
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    # A private directory per run, removed afterwards: no event or command line outlives the run.
+    private = tempfile.mkdtemp(prefix="swarmlab-run-")
+    started = time.monotonic()
+    try:
+        r = ansible_runner.run(
+            private_data_dir=private,
+            playbook=str(book),
+            inventory=str(inventory) if inventory else None,
+            extravars=dict(extravars or {}),
+            limit=limit,
+            envvars=env,
+            quiet=not verbose,
+            suppress_env_files=True,
+            event_handler=handler,
+            settings={"suppress_ansible_output": not verbose},
+        )
+        status, rc = r.status, r.rc
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    if not final and status == "successful":
+        status = "failed"  # ansible-playbook ended without a stats event
+    return RunResult(
+        playbook=str(book),
+        status=status,
+        rc=rc,
+        stats=_stats(final),
+        failures=failures,
+        duration=time.monotonic() - started,
+    )
