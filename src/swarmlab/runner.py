@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -50,6 +51,7 @@ class RunResult:
     stats: dict[str, HostStats] = field(default_factory=dict)
     failures: list[TaskFailure] = field(default_factory=list)
     duration: float = 0.0
+    error: str = ""  # Ansible's own error when it stopped before any task (syntax, inventory)
 
     @property
     def ok(self) -> bool:
@@ -67,6 +69,8 @@ class PlaybookError(RuntimeError):
         self.result = result
         if result.failures:
             detail = "; ".join(str(f) for f in result.failures)
+        elif result.error:
+            detail = result.error
         else:
             detail = f"ansible-playbook ended with status {result.status} (rc {result.rc})"
         super().__init__(f"{Path(result.playbook).name}: {detail}")
@@ -79,6 +83,20 @@ def _message(res: Mapping[str, Any]) -> str:
     if not msg and res.get("results"):
         msg = "; ".join(_message(r) for r in res["results"] if r.get("failed"))
     return " ".join(str(msg).split())
+
+
+def _error(output: str) -> str:
+    """Ansible's own error message (the lines after "ERROR", up to its source excerpt)."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(("[ERROR]:", "ERROR!")):
+            msg = [line.split(":", 1)[1] if line.startswith("[ERROR]:") else line[len("ERROR!"):]]
+            for more in lines[i + 1 :]:
+                if not more.strip() or more.startswith("Origin:"):
+                    break
+                msg.append(more)
+            return " ".join(" ".join(msg).split())
+    return ""
 
 
 def _stats(final: Mapping[str, Any]) -> dict[str, HostStats]:
@@ -136,7 +154,7 @@ def run_playbook(
         "ANSIBLE_CONFIG": str(paths.ANSIBLE_CFG),
         "ANSIBLE_ROLES_PATH": str(paths.ROOT / "roles"),
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
     }
     # A private directory per run, removed afterwards: no event or command line outlives the run.
     private = tempfile.mkdtemp(prefix="swarmlab-run-")
@@ -155,6 +173,7 @@ def run_playbook(
             settings={"suppress_ansible_output": not verbose},
         )
         status, rc = r.status, r.rc
+        error = "" if status == "successful" else _error(r.stdout.read())
     finally:
         shutil.rmtree(private, ignore_errors=True)
     if not final and status == "successful":
@@ -166,4 +185,5 @@ def run_playbook(
         stats=_stats(final),
         failures=failures,
         duration=time.monotonic() - started,
+        error=error,
     )

@@ -1,0 +1,8 @@
+import pytest
+
+from swarmlab import paths
+
+
+@pytest.fixture(scope="session")
+def root():
+    return paths.ROOT

@@ -1,0 +1,49 @@
+"""Bad role input fails before any task runs, with a message naming the variable."""
+
+import pytest
+
+from swarmlab.runner import run_playbook
+
+GOOD_FPR = "9DC8 5822 9FC7 DD38 854A  E2D8 8D81 803C 0EBF CD88"
+
+CASES = [
+    ("docker_engine", {"docker_engine_source": "snap"}, ["docker_engine_source", "official, distro"]),
+    ("docker_engine", {"docker_engine_hold": "sometimes"}, ["docker_engine_hold", "bool"]),
+    ("docker_engine", {"docker_engine_daemon_options": "debug"}, ["docker_engine_daemon_options", "dict"]),
+    ("docker_engine", {"docker_engine_repo_channel": "nightly"}, ["docker_engine_repo_channel", "stable, test"]),
+    ("docker_engine", {"docker_engine_repo_key_fingerprint": "0EBFCD88"}, ["40-hex-digit", "0EBFCD88"]),
+    ("lab_nodes", {"lab_nodes_privileged": "maybe"}, ["lab_nodes_privileged"]),
+    ("lab_nodes", {"lab_nodes_nodes": [{"name": "mestre", "role": "boss"}]}, ["role", "manager, worker"]),
+    ("lab_nodes", {"lab_nodes_nodes": [{"role": "manager"}]}, ["name"]),
+    ("lab_nodes", {"lab_nodes_managers": 0, "lab_nodes_workers": 2}, ["at least one manager"]),
+    ("lab_nodes", {"lab_nodes_nodes": [{"name": "a b", "role": "manager"}]}, ["unique node names", "a b"]),
+    ("lab_images", {"lab_images_suite": "buster"}, ["lab_images_suite", "bookworm, trixie"]),
+]
+
+
+@pytest.mark.parametrize(("role", "role_vars", "expected"), CASES, ids=[f"{c[0]}-{next(iter(c[1]))}" for c in CASES])
+def test_bad_input_is_rejected(root, role, role_vars, expected):
+    result = run_playbook(
+        root / "tests/unit/playbooks/role_args.yml",
+        extravars={"role_under_test": role, **role_vars},
+    )
+    assert not result.ok
+    assert len(result.failures) == 1
+    message = result.failures[0].message
+    for part in expected:
+        assert part in message, message
+    # Validation fails on localhost before any change.
+    assert result.stats["localhost"].changed == 0
+
+
+@pytest.mark.parametrize(
+    ("role", "role_vars"),
+    [
+        ("docker_engine", {"docker_engine_repo_key_fingerprint": GOOD_FPR, "docker_engine_source": "official"}),
+        ("docker_engine", {"docker_engine_source": "distro", "docker_engine_users": ["alice"]}),
+        ("lab_nodes", {"lab_nodes_nodes": [{"name": "mestre", "role": "manager"}, {"name": "escravo1", "memory": "512m"}]}),
+    ],
+)
+def test_good_input_is_accepted(root, role, role_vars):
+    result = run_playbook(root / "tests/unit/playbooks/role_args.yml", extravars={"role_under_test": role, **role_vars})
+    assert result.ok, result.failures

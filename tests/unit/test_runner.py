@@ -1,0 +1,41 @@
+"""swarmlab.runner over real ansible-runner on tiny local playbooks."""
+
+from swarmlab.runner import PlaybookError, run_playbook
+
+
+def book(root):
+    return root / "tests/unit/playbooks/outcomes.yml"
+
+
+def test_success_counts_changes(root):
+    r = run_playbook(book(root))
+    assert r.ok and r.status == "successful" and r.rc == 0
+    assert r.stats["localhost"].changed == 1
+    assert r.changed == 1
+    assert r.failures == []
+    assert r.duration > 0
+
+
+def test_failure_names_task_host_and_message(root):
+    r = run_playbook(book(root), extravars={"fail_plain": True})
+    assert not r.ok and r.rc != 0
+    assert r.stats["localhost"].failed == 1
+    [f] = r.failures
+    assert (f.host, f.task, f.message) == ("localhost", "Fail on request", "the requested failure")
+    assert str(PlaybookError(r)) == "outcomes.yml: localhost: failed at task 'Fail on request': the requested failure"
+
+
+def test_no_log_stays_censored(root):
+    r = run_playbook(book(root), extravars={"fail_secret": True, "secret": "SWMTKN-1-notreal"})
+    [f] = r.failures
+    assert "SWMTKN" not in f.message
+    assert "no_log" in f.message
+
+
+def test_ansible_error_before_any_task(root, tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("- hosts: localhost\n  tasks:\n    - nosuchmodule: {}\n")
+    r = run_playbook(bad)
+    assert not r.ok
+    assert "nosuchmodule" in r.error
+    assert "nosuchmodule" in str(PlaybookError(r))
