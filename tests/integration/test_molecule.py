@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.docker
 
 
-@pytest.mark.parametrize("scenario", ["docker_engine"])
+@pytest.mark.parametrize("scenario", ["docker_engine", "swarm"])
 def test_scenario(root, lab_images, scenario):
     molecule = Path(sys.executable).parent / "molecule"
     r = subprocess.run([str(molecule), "test", "-s", scenario], cwd=root, capture_output=True, text=True, timeout=1800)
