@@ -1,0 +1,149 @@
+"""The swarm role on a 3-manager, 2-worker lab: formation, idempotence, availability, foreign swarms,
+decommissioning, losing a manager; and no join token in anything the runs produced."""
+
+import json
+import time
+
+import docker
+import pytest
+import yaml
+
+from swarmlab.runner import run_playbook
+
+pytestmark = pytest.mark.docker
+
+LAB = "it-swarm"
+NODES = [{"name": f"manager{i}", "role": "manager"} for i in (1, 2, 3)] + [
+    {"name": f"worker{i}", "role": "worker"} for i in (1, 2)
+]
+EVENTS: list[dict] = []
+
+
+def sh(node, cmd):
+    rc, out = docker.from_env().containers.get(f"{LAB}-{node}").exec_run(["sh", "-c", cmd])
+    return rc, out.decode()
+
+
+def node_ls(node="manager1"):
+    rc, out = sh(node, "docker node ls --format '{{json .}}'")
+    assert rc == 0, out
+    return {n["Hostname"]: n for n in map(json.loads, out.splitlines())}
+
+
+def play(book, inventory, **extravars):
+    return run_playbook(book, inventory, extravars, on_event=EVENTS.append)
+
+
+@pytest.fixture(scope="module")
+def lab(make_lab):
+    inventory = make_lab(LAB, "172.30.21.0/24", NODES)
+    result = play("site", inventory)
+    assert result.ok, result.failures or result.error
+    return inventory
+
+
+def test_swarm_formed(lab):
+    nodes = node_ls()
+    assert sorted(nodes) == [n["name"] for n in NODES]
+    assert all(n["Status"] == "Ready" for n in nodes.values())
+    status = {h: n["ManagerStatus"] for h, n in nodes.items()}
+    assert status["manager1"] == "Leader"
+    assert status["manager2"] == status["manager3"] == "Reachable"
+    assert status["worker1"] == status["worker2"] == ""
+
+
+def test_second_run_changes_nothing(lab):
+    result = play("site", lab)
+    assert result.ok and result.changed == 0, result.stats
+
+
+def test_drain_and_activate(lab):
+    assert play("availability", lab, node="worker2", availability="drain").ok
+    assert node_ls()["worker2"]["Availability"] == "Drain"
+    assert play("availability", lab, node="worker2", availability="active").ok
+    assert node_ls()["worker2"]["Availability"] == "Active"
+
+
+def test_unknown_node_is_a_clear_error(lab):
+    result = play("availability", lab, node="escravo9", availability="drain")
+    assert not result.ok
+    assert "node must be in the inventory" in result.failures[0].message
+
+
+def test_node_in_another_swarm_is_refused(lab):
+    rc, ip = sh("worker2", "hostname -I")
+    old_id = node_ls()["worker2"]["ID"]
+    assert sh("worker2", f"docker swarm leave --force && docker swarm init --advertise-addr {ip.split()[0]}")[0] == 0
+    try:
+        result = play("swarm", lab)
+        assert not result.ok
+        [failure] = result.failures
+        assert failure.host == "worker2"
+        assert "already in another swarm" in failure.message
+        rc, state = sh("worker2", "docker info --format '{{.Swarm.ControlAvailable}}'")
+        assert state.strip() == "true"  # left alone: still the manager of its own swarm
+    finally:
+        sh("worker2", "docker swarm leave --force")
+        sh("manager1", f"docker node rm --force {old_id}")
+    result = play("swarm", lab)
+    assert result.ok, result.failures
+    assert node_ls()["worker2"]["Status"] == "Ready"
+
+
+def test_decommission_and_rejoin(lab, tmp_path):
+    inv = yaml.safe_load(lab.read_text())
+    inv["all"]["children"]["workers"]["hosts"]["worker2"]["swarm_node_state"] = "absent"
+    marked = tmp_path / "hosts.yml"
+    marked.write_text(yaml.safe_dump(inv))
+    result = play("swarm", marked)
+    assert result.ok, result.failures
+    assert "worker2" not in node_ls()
+    assert sh("worker2", "docker info --format '{{.Swarm.LocalNodeState}}'")[1].strip() == "inactive"
+    assert play("swarm", lab).ok
+    assert node_ls()["worker2"]["Status"] == "Ready"
+
+
+def test_no_join_token_in_any_output(lab):
+    tokens = [sh("manager1", f"docker swarm join-token -q {kind}")[1].strip() for kind in ("worker", "manager")]
+    assert all(t.startswith("SWMTKN-") for t in tokens)
+    dump = json.dumps(EVENTS)
+    assert len(EVENTS) > 100
+    for token in tokens:
+        assert token not in dump
+    assert "SWMTKN-" not in dump
+
+
+def test_losing_a_manager_keeps_a_leader_and_scheduling(lab):
+    client = docker.from_env()
+    client.containers.get(f"{LAB}-manager1").stop(timeout=5)
+    try:
+        deadline = time.monotonic() + 60
+        leader = None
+        while time.monotonic() < deadline and not leader:
+            rc, out = sh("manager2", "docker node ls --format '{{.Hostname}} {{.ManagerStatus}}'")
+            leader = next((line.split()[0] for line in out.splitlines() if rc == 0 and line.endswith("Leader")), None)
+            time.sleep(1)
+        assert leader in ("manager2", "manager3")
+
+        # No registry: a tiny image from the node's own /bin/sleep and its libraries.
+        rc, out = sh(
+            "worker1",
+            "cd / && tar -ch bin/sleep $(ldd /bin/sleep | grep -o '/[^ ]*' | sed 's|^/||') 2>/dev/null"
+            " | docker import - swarmlab-test/sleep:1",
+        )
+        assert rc == 0, out
+        rc, out = sh(
+            "manager2",
+            "docker service create --detach --no-resolve-image --name ha-probe"
+            " --constraint node.hostname==worker1 swarmlab-test/sleep:1 /bin/sleep 600",
+        )
+        assert rc == 0, out
+        deadline = time.monotonic() + 60
+        state = ""
+        while time.monotonic() < deadline and state != "Running":
+            state = sh("manager2", "docker service ps ha-probe --format '{{.CurrentState}}'")[1].split(" ")[0]
+            time.sleep(1)
+        assert state == "Running"
+    finally:
+        sh("manager2", "docker service rm ha-probe")
+        client.containers.get(f"{LAB}-manager1").start()
