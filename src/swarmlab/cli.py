@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,21 +74,38 @@ def _nodes_table(nodes: list[lab.Node]) -> Table:
     return table
 
 
-def _lab_nodes(managers: int, workers: int, verbose: bool) -> None:
-    if managers < 1 or workers < 0:
-        raise lab.LabError("a lab needs at least one manager and zero or more workers")
-    _run("lab nodes", "lab_up", None, verbose, lab_nodes_managers=managers, lab_nodes_workers=workers)
+TEMPLATES = ("1m2w", "3m2w", "5m", "walkthrough")
+
+
+def _lab_nodes(managers: int, workers: int, verbose: bool, template: str = "", memory: str = "") -> None:
+    if template and template not in TEMPLATES:
+        raise lab.LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
+    extravars = {"lab_nodes_managers": managers, "lab_nodes_workers": workers, "lab_nodes_template": template}
+    if memory:
+        extravars["lab_nodes_memory"] = memory
+    _run("lab nodes", "lab_up", None, verbose, **extravars)
 
 
 @lab_app.command("up")
 def lab_up(
     managers: Annotated[int, typer.Option(min=1, help="Number of managers.")] = 1,
     workers: Annotated[int, typer.Option(min=0, help="Number of workers.")] = 2,
+    template: Annotated[str, typer.Option(help=f"A ready-made lab: {', '.join(TEMPLATES)}.")] = "",
+    memory: Annotated[str, typer.Option(help="Memory limit of each node, e.g. 512m.")] = "",
     verbose: Verbose = False,
 ) -> None:
-    """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml."""
-    _lab_nodes(managers, workers, verbose)
+    """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml (and hosts-ssh.yml)."""
+    _lab_nodes(managers, workers, verbose, template, memory)
     console.print(_nodes_table(lab.nodes()))
+
+
+@lab_app.command("shell")
+def lab_shell(node: Annotated[str, typer.Argument(help="Node name, as `lab ls` shows it.")]) -> None:
+    """Open a shell in a node (docker-machine ssh)."""
+    names = [n.name for n in lab.nodes()]
+    if node not in names:
+        raise lab.LabError(f"no lab node {node!r}; the lab has: {', '.join(names) or 'no nodes (run `swarmlab lab up`)'}")
+    os.execvp("docker", ["docker", "exec", "-it", f"{lab.DEFAULT_LAB}-{node}", "bash", "-l"])
 
 
 @lab_app.command("down")
@@ -109,15 +127,15 @@ def lab_ls() -> None:
 
 @app.command()
 def provision(inventory: Inventory = None, verbose: Verbose = False) -> None:
-    """Install and start Docker Engine on every machine of the inventory."""
-    _run("Docker engines", "site", _inventory(inventory), verbose)
+    """Install Docker Engine on every machine of the inventory and form the swarm."""
+    _run("Docker engines and swarm", "site", _inventory(inventory), verbose)
 
 
 @app.command()
 def up(verbose: Verbose = False) -> None:
-    """From nothing to a 3-node lab (1 manager, 2 workers) with Docker engines installed and answering."""
+    """From nothing to a 3-node lab (1 manager, 2 workers): engines installed and a swarm formed."""
     _lab_nodes(1, 2, verbose)
-    _run("Docker engines", "site", lab.inventory(), verbose)
+    _run("Docker engines and swarm", "site", lab.inventory(), verbose)
     console.print(_nodes_table(lab.nodes()))
 
 

@@ -12,6 +12,7 @@ from swarmlab import paths
 from swarmlab.runner import PlaybookError, RunResult, run_playbook
 
 LAB_LABEL = "org.swarmlab.lab"
+DEFAULT_LAB = "swarmlab"
 
 
 class LabError(RuntimeError):
@@ -38,7 +39,7 @@ def engine() -> docker.DockerClient:
     return client
 
 
-def down(lab: str = "swarmlab", verbose: bool = False) -> RunResult:
+def down(lab: str = DEFAULT_LAB, verbose: bool = False) -> RunResult:
     engine()
     result = run_playbook("lab_down", extravars={"lab_nodes_lab": lab}, verbose=verbose)
     if not result.ok:
@@ -46,7 +47,7 @@ def down(lab: str = "swarmlab", verbose: bool = False) -> RunResult:
     return result
 
 
-def nodes(lab: str = "swarmlab") -> list[Node]:
+def nodes(lab: str = DEFAULT_LAB) -> list[Node]:
     out = []
     for c in engine().containers.list(all=True, filters={"label": f"{LAB_LABEL}={lab}"}):
         nets = c.attrs["NetworkSettings"]["Networks"]

@@ -2,7 +2,9 @@
 decommissioning, losing a manager; and no join token in anything the runs produced."""
 
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import docker
 import pytest
@@ -111,6 +113,8 @@ def test_no_join_token_in_any_output(lab):
     for token in tokens:
         assert token not in dump
     assert "SWMTKN-" not in dump
+    # Each run's ansible-runner directory (events, command line) is removed when it ends.
+    assert not list(Path(tempfile.gettempdir()).glob("swarmlab-run-*"))
 
 
 def test_losing_a_manager_keeps_a_leader_and_scheduling(lab):
