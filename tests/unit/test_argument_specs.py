@@ -17,6 +17,15 @@ CASES = [
     ("lab_nodes", {"lab_nodes_nodes": [{"role": "manager"}]}, ["name"]),
     ("lab_nodes", {"lab_nodes_managers": 0, "lab_nodes_workers": 2}, ["at least one manager"]),
     ("lab_nodes", {"lab_nodes_nodes": [{"name": "a b", "role": "manager"}]}, ["unique node names", "a b"]),
+    ("swarm", {"swarm_node_availability": "off"}, ["swarm_node_availability", "active, pause, drain"]),
+    ("swarm", {"swarm_node_labels": ["zone", "east"]}, ["swarm_node_labels", "dict"]),
+    ("swarm_services", {"swarm_services_specs": [{"name": "WEB"}]}, ["image"]),
+    (
+        "swarm_services",
+        {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "ports": [{"published": 85, "target": 80, "mode": "vip"}]}]},
+        ["mode", "ingress, host"],
+    ),
+    ("swarm_services", {"swarm_services_publish_mode": "mesh"}, ["swarm_services_publish_mode"]),
     ("lab_images", {"lab_images_suite": "buster"}, ["lab_images_suite", "bookworm, trixie"]),
 ]
 
