@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
-from swarmlab import lab
+from swarmlab import lab, paths
 from swarmlab.runner import PlaybookError, RunResult, run_playbook
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Docker Swarm labs and clusters, built and checked.")
@@ -131,12 +132,59 @@ def provision(inventory: Inventory = None, verbose: Verbose = False) -> None:
     _run("Docker engines and swarm", "site", _inventory(inventory), verbose)
 
 
+def _exercise(name: str) -> dict[str, Any]:
+    path = paths.ROOT / "exercises" / f"{name}.yml"
+    if not path.exists():
+        path = Path(name)
+    if not path.exists():
+        raise lab.LabError(f"no exercise {name!r} and no such spec file; exercises: nginx, httpd")
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or "swarm_services_specs" not in data:
+        raise lab.LabError(f"{path} has no swarm_services_specs list")
+    return data
+
+
+@app.command()
+def deploy(
+    exercise: Annotated[str, typer.Argument(help="nginx, httpd, or a YAML file with swarm_services_specs.")] = "nginx",
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """Deploy services and wait until every replica runs (docker service create)."""
+    _run(f"services ({exercise})", "services", _inventory(inventory), verbose, **_exercise(exercise))
+
+
+@app.command()
+def update(
+    service: str,
+    image: Annotated[str, typer.Option(help="The new image.")],
+    exercise: Annotated[str, typer.Option(help="The exercise or spec file the service comes from.")] = "nginx",
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """Rolling update to a new image, waited for (docker service update --image)."""
+    specs = _exercise(exercise)
+    if service not in [s.get("name") for s in specs["swarm_services_specs"]]:
+        raise lab.LabError(f"no service {service!r} in {exercise}")
+    _run(f"update {service}", "update", _inventory(inventory), verbose, service=service, image=image, **specs)
+
+
+@app.command()
+def rollback(service: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
+    """Back to the previous spec, waited for (docker service update --rollback)."""
+    _run(f"rollback {service}", "rollback", _inventory(inventory), verbose, service=service)
+
+
 @app.command()
 def up(verbose: Verbose = False) -> None:
-    """From nothing to a 3-node lab (1 manager, 2 workers): engines installed and a swarm formed."""
+    """From nothing to a 3-node lab: engines, a swarm, and the walkthrough's 3-replica nginx on port 85."""
     _lab_nodes(1, 2, verbose)
-    _run("Docker engines and swarm", "site", lab.inventory(), verbose)
-    console.print(_nodes_table(lab.nodes()))
+    inventory = lab.inventory()
+    _run("Docker engines and swarm", "site", inventory, verbose)
+    _run("services (nginx)", "services", inventory, verbose, **_exercise("nginx"))
+    nodes = lab.nodes()
+    console.print(_nodes_table(nodes))
+    console.print("WEB (nginx, 3 replicas) answers on every node: " + "  ".join(f"http://{n.ip}:85/" for n in nodes))
 
 
 def main() -> None:
