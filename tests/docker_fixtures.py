@@ -17,10 +17,12 @@ def make_lab(lab_images, tmp_path_factory):
     """Creates labs through lab_up.yml, the same code users run; removes them at the end."""
     made = []
 
-    def make(name, subnet, nodes):
+    def make(name, subnet, nodes, **extravars):
         inventory = tmp_path_factory.mktemp(name) / "hosts.yml"
         common = {"lab_nodes_lab": name, "lab_nodes_inventory": str(inventory)}
-        result = run_playbook("lab_up", extravars={**common, "lab_nodes_subnet": subnet, "lab_nodes_nodes": nodes})
+        result = run_playbook(
+            "lab_up", extravars={**common, **extravars, "lab_nodes_subnet": subnet, "lab_nodes_nodes": nodes}
+        )
         made.append(common)
         assert result.ok, result.failures or result.error
         return inventory
