@@ -13,7 +13,8 @@ from swarmlab.runner import run_playbook
 pytestmark = pytest.mark.docker
 
 LAB = "it-svc"
-NODES = [{"name": "manager1", "role": "manager"}, {"name": "worker1", "role": "worker"}, {"name": "worker2", "role": "worker"}]
+# manager1 also publishes its port 85 on the host's loopback, as a browser on the host would use it.
+NODES = [{"name": "manager1", "role": "manager", "ports": ["18085:85"]}, {"name": "worker1", "role": "worker"}, {"name": "worker2", "role": "worker"}]
 
 
 def sh(node, cmd):
@@ -56,6 +57,8 @@ def test_deploy_serves_from_every_node(lab, nginx_vars):
     assert result.ok, result.failures or result.error
     assert running_images("WEB") == [("swarmlab/nginx:1.12.1", "Running")] * 3
     assert all("swarmlab nginx 1.12.1" in page for page in pages(85).values())
+    r = requests.get("http://127.0.0.1:18085/", timeout=5)
+    assert r.status_code == 200 and "swarmlab nginx 1.12.1" in r.text
 
 
 def test_second_deploy_changes_nothing(lab, nginx_vars):
