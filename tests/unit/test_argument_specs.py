@@ -26,6 +26,8 @@ CASES = [
         ["mode", "ingress, host"],
     ),
     ("swarm_services", {"swarm_services_publish_mode": "mesh"}, ["swarm_services_publish_mode"]),
+    ("docker_prune", {"docker_prune_volumes": "sometimes"}, ["docker_prune_volumes", "bool"]),
+    ("verify", {"verify_http": [{"service": "WEB", "port": 85}]}, ["expect"]),
     ("lab_images", {"lab_images_suite": "buster"}, ["lab_images_suite", "bookworm, trixie"]),
 ]
 

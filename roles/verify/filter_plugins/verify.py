@@ -1,0 +1,158 @@
+"""Turn the swarm's state (Docker API objects from docker_swarm_info) into check rows.
+
+A row is {check, target, ok, detail}: one per node, one per service, one per HTTP answer expected.
+"""
+
+from __future__ import annotations
+
+
+def _image(ref):
+    return (ref or "").split("@", 1)[0]
+
+
+def _addr(node):
+    addr = node.get("Status", {}).get("Addr", "")
+    if addr in ("", "0.0.0.0"):  # managers may report 0.0.0.0; their raft address has the IP
+        addr = node.get("ManagerStatus", {}).get("Addr", "").rsplit(":", 1)[0]
+    return addr
+
+
+def _running(tasks, service_id):
+    return [t for t in tasks if t.get("ServiceID") == service_id and t.get("DesiredState") == "running"]
+
+
+def node_rows(nodes):
+    rows = []
+    for node in sorted(nodes, key=lambda n: n["Description"]["Hostname"]):
+        state = node["Status"]["State"]
+        availability = node["Spec"]["Availability"]
+        manager = node.get("ManagerStatus")
+        role = "worker"
+        ok = state == "ready"
+        if manager:
+            role = "leader" if manager.get("Leader") else "manager, " + manager.get("Reachability", "unknown")
+            ok = ok and manager.get("Reachability") == "reachable"
+        rows.append({"check": "node", "target": node["Description"]["Hostname"], "ok": ok,
+                     "detail": f"{state}, {availability}, {role}"})
+    return rows
+
+
+def service_rows(services, tasks, nodes, specs=None, overrides=None):
+    """Every service converged: its wanted number of tasks running, all on its image.
+
+    specs (swarm_services_specs) add what the operator asked for: present services exist with
+    that image (or its override) and replica count; absent ones are gone.
+    """
+    overrides = overrides or {}
+    by_name = {s["Spec"]["Name"]: s for s in services}
+    eligible = [n["ID"] for n in nodes if n["Status"]["State"] == "ready" and n["Spec"]["Availability"] == "active"]
+    rows = []
+    for name in sorted(by_name):
+        service = by_name[name]
+        image = _image(service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
+        mode = service["Spec"]["Mode"]
+        wanted = mode["Replicated"]["Replicas"] if "Replicated" in mode else None
+        desired = _running(tasks, service["ID"])
+        running = [t for t in desired if t["Status"]["State"] == "running"
+                   and _image(t["Spec"]["ContainerSpec"]["Image"]) == image]
+        if wanted is None:  # global: one task per eligible node
+            wanted = len(eligible)
+        problems = []
+        if len(running) != wanted or len(desired) != wanted:
+            problems.append(f"{len(running)}/{wanted} tasks running {image}")
+        errors = sorted({t["Status"]["Err"] for t in desired if t["Status"].get("Err")})
+        problems += errors
+        ok = not problems
+        detail = f"{len(running)}/{wanted} tasks running {image}" if ok else "; ".join(problems)
+        rows.append({"check": "service", "target": name, "ok": ok, "detail": detail})
+    for spec in specs or []:
+        name = spec["name"]
+        if spec.get("state", "present") == "absent":
+            if name in by_name:
+                rows.append({"check": "service", "target": name, "ok": False, "detail": "should be absent but exists"})
+            continue
+        if name not in by_name:
+            rows.append({"check": "service", "target": name, "ok": False, "detail": "not deployed"})
+            continue
+        want_image = overrides.get(name, spec["image"])
+        service = by_name[name]
+        have_image = _image(service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
+        have_replicas = service["Spec"]["Mode"].get("Replicated", {}).get("Replicas")
+        want_replicas = int(spec.get("replicas", 1))
+        if have_image != want_image or have_replicas != want_replicas:
+            rows.append({"check": "service", "target": name, "ok": False,
+                         "detail": f"runs {have_image} x{have_replicas}, expected {want_image} x{want_replicas}"})
+    return rows
+
+
+def http_targets(services, tasks, nodes, expectations):
+    """Where each expected answer must come from: (service, port, expect, node, url).
+
+    A port published in ingress mode answers on every ready node; in host mode only where a task of
+    the service (or of its proxy, NAME-proxy) runs.
+    """
+    by_name = {s["Spec"]["Name"]: s for s in services}
+    names = {n["ID"]: n["Description"]["Hostname"] for n in nodes}
+    ready = [n for n in nodes if n["Status"]["State"] == "ready"]
+    targets = []
+    for exp in expectations or []:
+        port = int(exp["port"])
+        hosts = None
+        for candidate in (exp["service"], exp["service"] + "-proxy"):
+            service = by_name.get(candidate)
+            ports = (service or {}).get("Spec", {}).get("EndpointSpec", {}).get("Ports", [])
+            published = [p for p in ports if p.get("PublishedPort") == port]
+            if not published:
+                continue
+            if published[0].get("PublishMode", "ingress") == "ingress":
+                hosts = ready
+            else:
+                on = {t["NodeID"] for t in _running(tasks, service["ID"]) if t["Status"]["State"] == "running"}
+                hosts = [n for n in ready if n["ID"] in on]
+            break
+        if hosts is None:
+            targets.append({"service": exp["service"], "port": port, "expect": exp["expect"], "node": "", "url": ""})
+            continue
+        for node in sorted(hosts, key=lambda n: names[n["ID"]]):
+            targets.append({"service": exp["service"], "port": port, "expect": exp["expect"],
+                            "node": names[node["ID"]], "url": f"http://{_addr(node)}:{port}/"})
+    return targets
+
+
+def http_rows(results):
+    """Rows from the uri results of http_targets (registered loop results)."""
+    rows = []
+    for result in results:
+        target = result["item"]
+        label = f"{target['service']}:{target['port']} on {target['node'] or 'no node'}"
+        if not target["url"]:
+            rows.append({"check": "http", "target": label, "ok": False,
+                         "detail": f"port {target['port']} is not published by {target['service']} or {target['service']}-proxy"})
+            continue
+        status = result.get("status", -1)
+        body = result.get("content", "") or ""
+        found = target["expect"] in body
+        ok = status == 200 and found
+        if ok:
+            detail = f"200 from {target['url']}, {target['expect']!r} found"
+        elif status == 200:
+            detail = f"200 from {target['url']} but {target['expect']!r} not in the page"
+        else:
+            detail = f"{target['url']}: " + (f"HTTP {status}" if status > 0 else result.get("msg", "no answer"))
+        rows.append({"check": "http", "target": label, "ok": ok, "detail": detail})
+    return rows
+
+
+def row_line(row):
+    return f"{'PASS' if row['ok'] else 'FAIL'} {row['check']} {row['target']}: {row['detail']}"
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "verify_node_rows": node_rows,
+            "verify_service_rows": service_rows,
+            "verify_http_targets": http_targets,
+            "verify_http_rows": http_rows,
+            "verify_row_line": row_line,
+        }

@@ -1,0 +1,100 @@
+"""The verify role's check rows, from Docker API objects shaped as docker_swarm_info returns them."""
+
+import importlib.util
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def verify(root):
+    spec = importlib.util.spec_from_file_location("verify_filters", root / "roles/verify/filter_plugins/verify.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def node(ident, name, addr, availability="active", state="ready", manager=None):
+    out = {"ID": ident, "Description": {"Hostname": name}, "Status": {"State": state, "Addr": addr}, "Spec": {"Availability": availability}}
+    if manager:
+        out["ManagerStatus"] = manager
+    return out
+
+
+NODES = [
+    node("n1", "mestre", "0.0.0.0", manager={"Leader": True, "Reachability": "reachable", "Addr": "10.0.0.1:2377"}),
+    node("n2", "escravo1", "10.0.0.2"),
+    node("n3", "escravo2", "10.0.0.3", availability="drain"),
+]
+
+
+def service(ident, name, image, replicas=None, ports=()):
+    mode = {"Replicated": {"Replicas": replicas}} if replicas is not None else {"Global": {}}
+    return {"ID": ident, "Spec": {"Name": name, "Mode": mode, "TaskTemplate": {"ContainerSpec": {"Image": image}},
+                                  "EndpointSpec": {"Ports": list(ports)}}}
+
+
+def task(service_id, node_id, image, state="running", desired="running", err=None):
+    status = {"State": state, **({"Err": err} if err else {})}
+    return {"ServiceID": service_id, "NodeID": node_id, "DesiredState": desired, "Status": status, "Spec": {"ContainerSpec": {"Image": image}}}
+
+
+HOST_PORT = {"PublishedPort": 85, "TargetPort": 85, "PublishMode": "host", "Protocol": "tcp"}
+
+
+def test_nodes_ready_and_managers_reachable(verify):
+    rows = verify.node_rows(NODES + [node("n4", "escravo3", "10.0.0.4", state="down")])
+    assert [(r["target"], r["ok"]) for r in rows] == [("escravo1", True), ("escravo2", True), ("escravo3", False), ("mestre", True)]
+    assert rows[3]["detail"] == "ready, active, leader"
+
+
+def test_converged_service_and_global_proxy(verify):
+    services = [service("s1", "WEB", "nginx:1.12.1@sha256:abc", replicas=2), service("s2", "WEB-proxy", "haproxy:2.6", ports=[HOST_PORT])]
+    tasks = [task("s1", "n1", "nginx:1.12.1"), task("s1", "n2", "nginx:1.12.1"), task("s1", "n2", "nginx:1.12.0", state="shutdown", desired="shutdown"),
+             task("s2", "n1", "haproxy:2.6"), task("s2", "n2", "haproxy:2.6")]
+    rows = verify.service_rows(services, tasks, NODES, [{"name": "WEB", "image": "nginx:1.12.1", "replicas": 2}])
+    assert [(r["target"], r["ok"], r["detail"]) for r in rows] == [
+        ("WEB", True, "2/2 tasks running nginx:1.12.1"),
+        ("WEB-proxy", True, "2/2 tasks running haproxy:2.6"),
+    ]
+
+
+def test_service_not_converged_names_the_tasks_error(verify):
+    services = [service("s1", "BROKEN", "nope:1", replicas=2)]
+    tasks = [task("s1", "n1", "nope:1", state="rejected", err="No such image: nope:1"), task("s1", "n2", "nope:1", state="preparing")]
+    [row] = verify.service_rows(services, tasks, NODES)
+    assert not row["ok"]
+    assert row["detail"] == "0/2 tasks running nope:1; No such image: nope:1"
+
+
+def test_specs_compare_image_replicas_and_presence(verify):
+    services = [service("s1", "WEB", "nginx:1.13.5", replicas=3)]
+    tasks = [task("s1", n, "nginx:1.13.5") for n in ("n1", "n2", "n1")]
+    specs = [{"name": "WEB", "image": "nginx:1.12.1", "replicas": 3}, {"name": "DB", "image": "pg"}, {"name": "OLD", "image": "x", "state": "absent"}]
+    rows = verify.service_rows(services, tasks, NODES, specs, {"WEB": "nginx:1.13.5"})
+    assert [(r["target"], r["ok"]) for r in rows] == [("WEB", True), ("DB", False)]
+    rows = verify.service_rows(services, tasks, NODES, specs[:1])
+    assert rows[1]["detail"] == "runs nginx:1.13.5 x3, expected nginx:1.12.1 x3"
+
+
+def test_http_targets_follow_where_the_port_is_bound(verify):
+    ingress = dict(HOST_PORT, PublishMode="ingress", PublishedPort=80)
+    services = [service("s1", "WEB", "nginx", replicas=2), service("s2", "WEB-proxy", "haproxy", ports=[HOST_PORT]),
+                service("s3", "API", "api", replicas=1, ports=[ingress])]
+    tasks = [task("s2", "n1", "haproxy"), task("s2", "n2", "haproxy"), task("s3", "n2", "api")]
+    checks = [{"service": "WEB", "port": 85, "expect": "Welcome"}, {"service": "API", "port": 80, "expect": "ok"}, {"service": "WEB", "port": 99, "expect": "x"}]
+    targets = verify.http_targets(services, tasks, NODES, checks)
+    assert [(t["service"], t["node"], t["url"]) for t in targets] == [
+        ("WEB", "escravo1", "http://10.0.0.2:85/"),
+        ("WEB", "mestre", "http://10.0.0.1:85/"),
+        ("API", "escravo1", "http://10.0.0.2:80/"),
+        ("API", "escravo2", "http://10.0.0.3:80/"),
+        ("API", "mestre", "http://10.0.0.1:80/"),
+        ("WEB", "", ""),
+    ]
+    results = [{"item": targets[0], "status": 200, "content": "<h1>Welcome</h1>"}, {"item": targets[1], "status": 200, "content": "hello"},
+               {"item": targets[2], "status": -1, "msg": "Connection refused"}, {"item": targets[5], "skipped": True}]
+    rows = verify.http_rows(results)
+    assert [r["ok"] for r in rows] == [True, False, False, False]
+    assert "'Welcome' not in the page" in rows[1]["detail"]
+    assert rows[2]["detail"] == "http://10.0.0.2:80/: Connection refused"
+    assert rows[3]["detail"] == "port 99 is not published by WEB or WEB-proxy"
