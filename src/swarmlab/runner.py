@@ -52,6 +52,7 @@ class RunResult:
     failures: list[TaskFailure] = field(default_factory=list)
     duration: float = 0.0
     error: str = ""  # Ansible's own error when it stopped before any task (syntax, inventory)
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # set_fact results per host (reports)
 
     @property
     def ok(self) -> bool:
@@ -130,6 +131,7 @@ def run_playbook(
     book = Path(playbook) if Path(playbook).is_absolute() else paths.playbook(str(playbook))
     failures: list[TaskFailure] = []
     final: dict[str, Any] = {}
+    facts: dict[str, dict[str, Any]] = {}
 
     def handler(event: dict[str, Any]) -> bool:
         data = event.get("event_data", {})
@@ -143,6 +145,11 @@ def run_playbook(
                     unreachable=kind == "runner_on_unreachable",
                 )
             )
+        elif kind == "runner_on_ok":
+            res = data.get("res", {})
+            # no_log results arrive censored, without their facts.
+            if isinstance(res.get("ansible_facts"), dict) and not res.get("censored"):
+                facts.setdefault(data.get("host", "?"), {}).update(res["ansible_facts"])
         elif kind == "playbook_on_stats":
             final.update(data)
         if on_event:
@@ -186,4 +193,5 @@ def run_playbook(
         failures=failures,
         duration=time.monotonic() - started,
         error=error,
+        facts=facts,
     )

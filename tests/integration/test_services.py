@@ -1,7 +1,9 @@
-"""The walkthrough's nginx exercise on a 3-node lab: deploy, HTTP from every node, rolling update,
-rollback; and the failures an operator must see clearly."""
+"""The walkthrough's services on a 3-node lab, in its order: nginx deploy, HTTP from every node, rolling
+update, rollback, drain and activate, prune, idempotence, then httpd with 5 replicas; and the failures
+an operator must see clearly. The tests share one lab and run in file order."""
 
 import json
+import time
 
 import docker
 import pytest
@@ -22,21 +24,35 @@ def sh(node, cmd):
     return rc, out.decode()
 
 
-def pages(port):
-    ips = [docker.from_env().containers.get(f"{LAB}-{n['name']}").attrs["NetworkSettings"]["Networks"][LAB]["IPAddress"] for n in NODES]
+def pages(port, nodes=("manager1", "worker1", "worker2")):
+    """The page each node serves on the port (ask a few times: the proxy learns new tasks in about a second)."""
     out = {}
-    for ip in ips:
-        r = requests.get(f"http://{ip}:{port}/", timeout=5)
-        assert r.status_code == 200
-        out[ip] = r.text
+    for name in nodes:
+        ip = docker.from_env().containers.get(f"{LAB}-{name}").attrs["NetworkSettings"]["Networks"][LAB]["IPAddress"]
+        for _ in range(5):
+            try:
+                r = requests.get(f"http://{ip}:{port}/", timeout=5)
+            except requests.ConnectionError:
+                r = None
+            if r is not None and r.status_code == 200:
+                break
+            time.sleep(1)
+        assert r is not None and r.status_code == 200, f"{name} on port {port}"
+        out[name] = r.text
     return out
 
 
-def running_images(service):
+def tasks(service):
+    """`docker service ps -f desired-state=running SERVICE`: (node, image, state) per task."""
     rc, out = sh("manager1", f"docker service ps -f desired-state=running --format '{{{{json .}}}}' {service}")
     assert rc == 0, out
-    tasks = [json.loads(line) for line in out.splitlines()]
-    return [(t["Image"], t["CurrentState"].split()[0]) for t in tasks]
+    rows = [json.loads(line) for line in out.splitlines()]
+    return sorted((t["Node"], t["Image"], t["CurrentState"].split()[0]) for t in rows)
+
+
+def verify(lab, extravars):
+    result = run_playbook("verify", lab, extravars)
+    return result, result.facts.get("manager1", {}).get("verify_rows", [])
 
 
 @pytest.fixture(scope="module")
@@ -48,37 +64,101 @@ def lab(make_lab, root):
 
 
 @pytest.fixture(scope="module")
-def nginx_vars(root):
+def nginx(root):
     return yaml.safe_load((root / "exercises/nginx.yml").read_text())
 
 
-def test_deploy_serves_from_every_node(lab, nginx_vars):
-    result = run_playbook("services", lab, nginx_vars)
+@pytest.fixture(scope="module")
+def httpd(root):
+    return yaml.safe_load((root / "exercises/httpd.yml").read_text())
+
+
+def test_deploy_serves_from_every_node(lab, nginx):
+    result = run_playbook("services", lab, nginx)
     assert result.ok, result.failures or result.error
-    assert running_images("WEB") == [("swarmlab/nginx:1.12.1", "Running")] * 3
+    assert [t[1:] for t in tasks("WEB")] == [("swarmlab/nginx:1.12.1", "Running")] * 3
     assert all("swarmlab nginx 1.12.1" in page for page in pages(85).values())
     r = requests.get("http://127.0.0.1:18085/", timeout=5)
     assert r.status_code == 200 and "swarmlab nginx 1.12.1" in r.text
 
+    result, rows = verify(lab, nginx)
+    assert result.ok, result.failures
+    checks = {(r["check"], r["target"]): r["ok"] for r in rows}
+    assert checks == {
+        **{("node", n): True for n in ("manager1", "worker1", "worker2")},
+        ("service", "WEB"): True,
+        ("service", "WEB-proxy"): True,
+        **{("http", f"WEB:85 on {n}"): True for n in ("manager1", "worker1", "worker2")},
+    }
 
-def test_second_deploy_changes_nothing(lab, nginx_vars):
-    result = run_playbook("services", lab, nginx_vars)
+
+def test_second_deploy_changes_nothing(lab, nginx):
+    result = run_playbook("services", lab, nginx)
     assert result.ok and result.changed == 0, result.stats
 
 
-def test_rolling_update_then_rollback(lab, nginx_vars):
-    result = run_playbook("update", lab, {**nginx_vars, "service": "WEB", "image": "swarmlab/nginx:1.13.5"})
+def test_rolling_update_then_rollback(lab, nginx):
+    result = run_playbook("update", lab, {**nginx, "service": "WEB", "image": "swarmlab/nginx:1.13.5"})
     assert result.ok, result.failures or result.error
-    assert running_images("WEB") == [("swarmlab/nginx:1.13.5", "Running")] * 3
+    assert [t[1:] for t in tasks("WEB")] == [("swarmlab/nginx:1.13.5", "Running")] * 3
     assert all("swarmlab nginx 1.13.5" in page for page in pages(85).values())
+    result, _ = verify(lab, {**nginx, "swarm_services_image_overrides": {"WEB": "swarmlab/nginx:1.13.5"}})
+    assert result.ok, result.failures
 
     result = run_playbook("rollback", lab, {"service": "WEB"})
     assert result.ok, result.failures or result.error
-    assert running_images("WEB") == [("swarmlab/nginx:1.12.1", "Running")] * 3
+    assert [t[1:] for t in tasks("WEB")] == [("swarmlab/nginx:1.12.1", "Running")] * 3
     assert all("swarmlab nginx 1.12.1" in page for page in pages(85).values())
 
 
-def test_missing_image_fails_with_the_tasks_error(lab):
+def test_drain_moves_the_tasks_and_activate_takes_them_again(lab, nginx):
+    result = run_playbook("availability", lab, {"node": "worker2", "availability": "drain"})
+    assert result.ok, result.failures or result.error
+    # availability.yml returns once the services converged again: worker2's task already runs elsewhere.
+    placed = tasks("WEB")
+    assert len(placed) == 3 and all(node != "worker2" and state == "Running" for node, _, state in placed), placed
+    result, rows = verify(lab, nginx)
+    assert result.ok, result.failures
+    assert {r["target"] for r in rows if r["check"] == "http"} == {"WEB:85 on manager1", "WEB:85 on worker1"}
+    assert [r["detail"] for r in rows if r["target"] == "worker2"] == ["ready, drain, worker"]
+
+    result = run_playbook("availability", lab, {"node": "worker2", "availability": "active"})
+    assert result.ok, result.failures or result.error
+    assert all("swarmlab nginx 1.12.1" in page for page in pages(85).values())
+
+
+def test_prune_frees_space_and_services_stay_up(lab, nginx):
+    # An image no container uses, as a node accumulates them.
+    rc, out = sh("worker1", "head -c 8000000 /dev/urandom > /tmp/blob && tar -C /tmp -c blob | docker import - leftover:1 && rm /tmp/blob")
+    assert rc == 0, out
+    result = run_playbook("prune", lab)
+    assert result.ok, result.failures or result.error
+    report = result.facts["worker1"]["docker_prune_report"]
+    assert int(report["freed_bytes"]) >= 8_000_000 and int(report["images"]) >= 1, report
+    assert sh("worker1", "docker image inspect leftover:1")[0] != 0
+    # The lab's own images are kept: there is no registry to pull them back from.
+    assert sh("worker1", "docker image inspect swarmlab/nginx:1.12.1")[0] == 0
+    assert all("swarmlab nginx 1.12.1" in page for page in pages(85).values())
+
+    again = run_playbook("prune", lab)
+    assert again.ok and again.changed == 0, again.stats
+    result = run_playbook("services", lab, nginx)
+    assert result.ok and result.changed == 0, result.stats
+
+
+def test_httpd_five_replicas_answer_on_every_node(lab, httpd):
+    result = run_playbook("services", lab, httpd)
+    assert result.ok, result.failures or result.error
+    placed = tasks("WEB")
+    assert [t[1:] for t in placed] == [("swarmlab/httpd:2.4", "Running")] * 5
+    assert len({node for node, _, _ in placed}) == 3, placed  # spread over the three nodes
+    assert all("It works!" in page for page in pages(80).values())
+    result, rows = verify(lab, httpd)
+    assert result.ok, result.failures
+    assert sum(r["check"] == "http" and r["ok"] for r in rows) == 3
+
+
+def test_missing_image_fails_with_the_tasks_error_and_verify_names_the_service(lab):
     spec = {"swarm_services_specs": [{"name": "BROKEN", "image": "swarmlab/nope:1", "replicas": 2}], "swarm_services_converge_timeout": 16}
     try:
         result = run_playbook("services", lab, spec)
@@ -87,12 +167,21 @@ def test_missing_image_fails_with_the_tasks_error(lab):
         assert failure.host == "manager1"
         assert "BROKEN did not converge within 16 s" in failure.message
         assert "No such image: swarmlab/nope:1" in failure.message
+
+        result, rows = verify(lab, spec)
+        assert not result.ok and result.rc != 0
+        [failure] = result.failures
+        assert "FAIL service BROKEN: 0/2 tasks running swarmlab/nope:1" in failure.message
+        assert [r["target"] for r in rows if not r["ok"]] == ["BROKEN"]
     finally:
         run_playbook("services", lab, {"swarm_services_specs": [{"name": "BROKEN", "image": "x", "state": "absent"}]})
 
 
 def test_host_mode_that_cannot_fit_changes_nothing(lab):
-    spec = {"swarm_services_specs": [{"name": "TOOMANY", "image": "swarmlab/nginx:1.12.1", "replicas": 4, "ports": [{"published": 86, "target": 80}]}]}
+    spec = {
+        "swarm_services_specs": [{"name": "TOOMANY", "image": "swarmlab/nginx:1.12.1", "replicas": 4, "ports": [{"published": 86, "target": 80}]}],
+        "swarm_services_publish_mode": "host",
+    }
     result = run_playbook("services", lab, spec)
     assert not result.ok
     assert "TOOMANY wants 4 replicas" in result.failures[0].message

@@ -16,6 +16,12 @@ def test_success_counts_changes(root):
     assert r.duration > 0
 
 
+def test_facts_set_by_tasks_are_reported_except_no_log(root):
+    r = run_playbook(book(root), extravars={"secret": "SWMTKN-1-notreal"})
+    assert r.facts["localhost"]["report_rows"] == [{"check": "node", "ok": True}]
+    assert "hidden" not in r.facts["localhost"]
+
+
 def test_failure_names_task_host_and_message(root):
     r = run_playbook(book(root), extravars={"fail_plain": True})
     assert not r.ok and r.rc != 0
