@@ -1,44 +1,66 @@
-"""The swarmlab command line: a thin layer over swarmlab.lab and swarmlab.runner."""
+"""The swarmlab command line: a thin layer over swarmlab.api that shows progress and tables."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
-import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from swarmlab import lab, paths
-from swarmlab.runner import PlaybookError, RunResult, run_playbook
+from swarmlab import api, lab
+from swarmlab.runner import PlaybookError, RunResult
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Docker Swarm labs and clusters, built and checked.")
 lab_app = typer.Typer(no_args_is_help=True, help="Lab nodes on this host (docker-machine's create/ls/rm).")
 app.add_typer(lab_app, name="lab")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show Ansible's own output.")]
-Inventory = Annotated[
-    Path | None, typer.Option("--inventory", "-i", help="Inventory of real machines (default: the lab's).")
-]
+Inventory = Annotated[Path | None, typer.Option("--inventory", "-i", help="Inventory of real machines (default: the lab's).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
+Exercise = Annotated[str, typer.Argument(help="nginx, httpd, or a YAML file with swarm_services_specs.")]
+Timeout = Annotated[int | None, typer.Option(min=1, help="Seconds the services may take to converge (default 180).")]
+T = TypeVar("T")
 
 
-class _Progress:
-    """Shows the play and task being run, from ansible-runner's events."""
+class Progress:
+    """Play, task, hosts and result counts from ansible-runner's events, on one live status line (stderr)."""
 
     def __init__(self, title: str):
-        self.status = console.status(title)
         self.title = title
+        self.play = ""
+        self.task = ""
+        self.hosts: set[str] = set()
+        self.counts: Counter[str] = Counter()
+        self.status = err.status(title)
 
     def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event", "")
         data = event.get("event_data", {})
-        if event.get("event") == "playbook_on_task_start":
-            self.status.update(f"{self.title}: {data.get('task', '')}")
+        if kind == "playbook_on_play_start":
+            self.play = data.get("play", "")
+        elif kind == "playbook_on_task_start":
+            self.task = data.get("task", "")
+        elif kind.startswith("runner_on_") and kind not in ("runner_on_start",):
+            self.hosts.add(data.get("host", "?"))
+            res = data.get("res", {})
+            outcome = {"runner_on_ok": "changed" if res.get("changed") else "ok"}.get(kind, kind.removeprefix("runner_on_"))
+            self.counts[outcome] += 1
+        else:
+            return
+        counts = " ".join(f"{k} {self.counts[k]}" for k in ("ok", "changed", "failed", "unreachable", "skipped") if self.counts[k])
+        self.status.update(f"[bold]{self.title}[/] · {self.play} › {self.task}  [dim]{len(self.hosts)} hosts · {counts}[/]")
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Progress:
         self.status.__enter__()
         return self
 
@@ -46,26 +68,19 @@ class _Progress:
         self.status.__exit__(*exc)
 
 
-def _run(title: str, playbook: str, inventory: Path | None, verbose: bool, **extravars: Any) -> RunResult:
-    if playbook.startswith("lab_"):
-        lab.engine()
+def _step(title: str, verbose: bool, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs one api call with a progress line and prints its summary."""
     if verbose:
-        result = run_playbook(playbook, inventory, extravars, verbose=True)
+        out = call(*args, verbose=True, **kwargs)
     else:
-        with _Progress(title) as progress:
-            result = run_playbook(playbook, inventory, extravars, on_event=progress)
-    if not result.ok:
-        raise PlaybookError(result)
-    console.print(f"[green]✓[/] {title} ({result.duration:.0f} s, {result.changed} changed)")
-    return result
-
-
-def _inventory(given: Path | None) -> Path:
-    if given is None:
-        return lab.inventory()
-    if not given.exists():
-        raise lab.LabError(f"inventory {given} does not exist")
-    return given
+        with Progress(title) as progress:
+            out = call(*args, on_event=progress, **kwargs)
+    result: RunResult = out if isinstance(out, RunResult) else out.result
+    hosts = len(result.stats)
+    failed = sum(s.failed + s.unreachable for s in result.stats.values())
+    mark = "[green]✓[/]" if result.ok else "[red]✗[/]"
+    err.print(f"{mark} {title} ({result.duration:.0f} s, {hosts} hosts, {result.changed} changed, {failed} failed)")
+    return out
 
 
 def _nodes_table(nodes: list[lab.Node]) -> Table:
@@ -75,28 +90,16 @@ def _nodes_table(nodes: list[lab.Node]) -> Table:
     return table
 
 
-TEMPLATES = ("1m2w", "3m2w", "5m", "walkthrough")
-
-
-def _lab_nodes(managers: int, workers: int, verbose: bool, template: str = "", memory: str = "") -> None:
-    if template and template not in TEMPLATES:
-        raise lab.LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
-    extravars = {"lab_nodes_managers": managers, "lab_nodes_workers": workers, "lab_nodes_template": template}
-    if memory:
-        extravars["lab_nodes_memory"] = memory
-    _run("lab nodes", "lab_up", None, verbose, **extravars)
-
-
 @lab_app.command("up")
 def lab_up(
     managers: Annotated[int, typer.Option(min=1, help="Number of managers.")] = 1,
     workers: Annotated[int, typer.Option(min=0, help="Number of workers.")] = 2,
-    template: Annotated[str, typer.Option(help=f"A ready-made lab: {', '.join(TEMPLATES)}.")] = "",
+    template: Annotated[str, typer.Option(help=f"A ready-made lab: {', '.join(api.TEMPLATES)}.")] = "",
     memory: Annotated[str, typer.Option(help="Memory limit of each node, e.g. 512m.")] = "",
     verbose: Verbose = False,
 ) -> None:
     """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml (and hosts-ssh.yml)."""
-    _lab_nodes(managers, workers, verbose, template, memory)
+    _step("lab nodes", verbose, api.lab_up, managers, workers, template, memory)
     console.print(_nodes_table(lab.nodes()))
 
 
@@ -112,46 +115,37 @@ def lab_shell(node: Annotated[str, typer.Argument(help="Node name, as `lab ls` s
 @lab_app.command("down")
 def lab_down(verbose: Verbose = False) -> None:
     """Remove the lab's nodes, volumes, network and inventory."""
-    result = lab.down(verbose=verbose)
-    console.print(f"[green]✓[/] lab removed ({result.duration:.0f} s)")
+    _step("lab removed", verbose, api.lab_down)
 
 
 @lab_app.command("ls")
-def lab_ls() -> None:
+def lab_ls(as_json: Json = False) -> None:
     """List the lab's nodes: name, role, IP, state, published URLs."""
     nodes = lab.nodes()
-    if not nodes:
+    if as_json:
+        print(json.dumps([asdict(n) for n in nodes], indent=2))
+    elif not nodes:
         console.print("no lab nodes; create them with `swarmlab lab up`")
-        return
-    console.print(_nodes_table(nodes))
+    else:
+        console.print(_nodes_table(nodes))
 
 
 @app.command()
 def provision(inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Install Docker Engine on every machine of the inventory and form the swarm."""
-    _run("Docker engines and swarm", "site", _inventory(inventory), verbose)
-
-
-def _exercise(name: str) -> dict[str, Any]:
-    path = paths.ROOT / "exercises" / f"{name}.yml"
-    if not path.exists():
-        path = Path(name)
-    if not path.exists():
-        raise lab.LabError(f"no exercise {name!r} and no such spec file; exercises: nginx, httpd")
-    data = yaml.safe_load(path.read_text())
-    if not isinstance(data, dict) or "swarm_services_specs" not in data:
-        raise lab.LabError(f"{path} has no swarm_services_specs list")
-    return data
+    _step("Docker engines and swarm", verbose, api.provision, inventory)
 
 
 @app.command()
 def deploy(
-    exercise: Annotated[str, typer.Argument(help="nginx, httpd, or a YAML file with swarm_services_specs.")] = "nginx",
+    exercise: Exercise = "nginx",
+    replicas: Annotated[int | None, typer.Option(min=0, help="Replicas of every service, instead of the spec's.")] = None,
+    timeout: Timeout = None,
     inventory: Inventory = None,
     verbose: Verbose = False,
 ) -> None:
     """Deploy services and wait until every replica runs (docker service create)."""
-    _run(f"services ({exercise})", "services", _inventory(inventory), verbose, **_exercise(exercise))
+    _step(f"services ({exercise})", verbose, api.deploy, exercise, inventory, replicas=replicas, timeout=timeout)
 
 
 @app.command()
@@ -159,29 +153,98 @@ def update(
     service: str,
     image: Annotated[str, typer.Option(help="The new image.")],
     exercise: Annotated[str, typer.Option(help="The exercise or spec file the service comes from.")] = "nginx",
+    timeout: Timeout = None,
     inventory: Inventory = None,
     verbose: Verbose = False,
 ) -> None:
     """Rolling update to a new image, waited for (docker service update --image)."""
-    specs = _exercise(exercise)
-    if service not in [s.get("name") for s in specs["swarm_services_specs"]]:
-        raise lab.LabError(f"no service {service!r} in {exercise}")
-    _run(f"update {service}", "update", _inventory(inventory), verbose, service=service, image=image, **specs)
+    _step(f"update {service}", verbose, api.update, service, image, exercise, inventory, timeout=timeout)
 
 
 @app.command()
 def rollback(service: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Back to the previous spec, waited for (docker service update --rollback)."""
-    _run(f"rollback {service}", "rollback", _inventory(inventory), verbose, service=service)
+    _step(f"rollback {service}", verbose, api.rollback, service, inventory)
+
+
+@app.command()
+def drain(node: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
+    """Move a node's tasks elsewhere and keep new ones off it, waited for (docker node update --availability drain)."""
+    _step(f"drain {node}", verbose, api.availability, node, "drain", inventory)
+
+
+@app.command()
+def activate(node: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
+    """Let a node take tasks again (docker node update --availability active)."""
+    _step(f"activate {node}", verbose, api.availability, node, "active", inventory)
+
+
+@app.command()
+def prune(
+    volumes: Annotated[bool, typer.Option(help="Remove unused volumes too.")] = False,
+    as_json: Json = False,
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """docker system prune --all on every node; the services must still run afterwards."""
+    report = _step("prune", verbose, api.prune, volumes, inventory)
+    if as_json:
+        print(json.dumps(report.freed, indent=2))
+        return
+    table = Table("NODE", "FREED", "CONTAINERS", "IMAGES", "NETWORKS", "VOLUMES")
+    for host, r in report.freed.items():
+        table.add_row(host, f"{r['freed_bytes'] / 1048576:.1f} MiB", *(str(r[k]) for k in ("containers", "images", "networks", "volumes")))
+    console.print(table)
+
+
+@app.command()
+def status(as_json: Json = False, inventory: Inventory = None, verbose: Verbose = False) -> None:
+    """The swarm's nodes (docker node ls) and services with their tasks per node (docker service ps)."""
+    report = _step("status", verbose, api.status, inventory)
+    if as_json:
+        print(json.dumps({"nodes": report.nodes, "services": report.services}, indent=2))
+        return
+    nodes = Table("NODE", "ROLE", "STATUS", "AVAILABILITY", "MANAGER", "ADDRESS", "ENGINE", title="nodes")
+    for n in report.nodes:
+        nodes.add_row(n["name"], n["role"], n["status"], n["availability"], n["manager_status"], n["address"], n["engine"])
+    console.print(nodes)
+    for s in report.services:
+        tasks = Table("TASK", "NODE", "IMAGE", "DESIRED", "STATE", "ERROR", title=f"{s['name']}: {s['replicas']} {s['image']} {' '.join(s['ports'])}")
+        for t in s["tasks"]:
+            tasks.add_row(t["name"], t["node"], t["image"], t["desired_state"], t["state"], t["error"])
+        console.print(tasks)
+
+
+def _print_checks(report: api.CheckReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"ok": report.ok, "checks": [asdict(c) for c in report.checks]}, indent=2))
+        return
+    table = Table("", "CHECK", "TARGET", "DETAIL")
+    for c in report.checks:
+        table.add_row("[green]PASS[/]" if c.ok else "[red]FAIL[/]", c.check, c.target, c.detail)
+    console.print(table)
+    console.print(f"{sum(c.ok for c in report.checks)} of {len(report.checks)} checks passed")
+
+
+@app.command()
+def check(exercise: Exercise = "nginx", as_json: Json = False, inventory: Inventory = None, verbose: Verbose = False) -> None:
+    """Check nodes, services and every node's page (verify.yml); exit 1 when any check fails."""
+    report = _step("checks", verbose, api.check, exercise, inventory)
+    _print_checks(report, as_json)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
 def up(verbose: Verbose = False) -> None:
-    """From nothing to a 3-node lab: engines, a swarm, and the walkthrough's 3-replica nginx on port 85."""
-    _lab_nodes(1, 2, verbose)
-    inventory = lab.inventory()
-    _run("Docker engines and swarm", "site", inventory, verbose)
-    _run("services (nginx)", "services", inventory, verbose, **_exercise("nginx"))
+    """From nothing to a checked 3-node lab: engines, a swarm, the walkthrough's 3-replica nginx on port 85."""
+    _step("lab nodes", verbose, api.lab_up, 1, 2)
+    _step("Docker engines and swarm", verbose, api.provision)
+    _step("services (nginx)", verbose, api.deploy, "nginx")
+    report = _step("checks", verbose, api.check, "nginx")
+    _print_checks(report, False)
+    if not report.ok:
+        raise typer.Exit(1)
     nodes = lab.nodes()
     console.print(_nodes_table(nodes))
     console.print("WEB (nginx, 3 replicas) answers on every node: " + "  ".join(f"http://{n.ip}:85/" for n in nodes))
@@ -191,5 +254,5 @@ def main() -> None:
     try:
         app()
     except (lab.LabError, PlaybookError) as exc:
-        err.print(f"[red]swarmlab:[/] {exc}")
+        err.print(f"[red]swarmlab:[/] {escape(str(exc))}", highlight=False)
         raise SystemExit(1) from None

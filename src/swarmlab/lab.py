@@ -9,7 +9,6 @@ import docker
 from docker.errors import DockerException
 
 from swarmlab import paths
-from swarmlab.runner import PlaybookError, RunResult, run_playbook
 
 LAB_LABEL = "org.swarmlab.lab"
 DEFAULT_LAB = "swarmlab"
@@ -37,14 +36,6 @@ def engine() -> docker.DockerClient:
             "no Docker engine answers on this host; start one (scripts/engine.sh) and try again"
         ) from exc
     return client
-
-
-def down(lab: str = DEFAULT_LAB, verbose: bool = False) -> RunResult:
-    engine()
-    result = run_playbook("lab_down", extravars={"lab_nodes_lab": lab}, verbose=verbose)
-    if not result.ok:
-        raise PlaybookError(result)
-    return result
 
 
 def nodes(lab: str = DEFAULT_LAB) -> list[Node]:

@@ -80,9 +80,9 @@ class PlaybookError(RuntimeError):
 def _message(res: Mapping[str, Any]) -> str:
     if res.get("censored"):
         return str(res["censored"])
-    msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
-    if not msg and res.get("results"):
-        msg = "; ".join(_message(r) for r in res["results"] if r.get("failed"))
+    # A loop's own msg is only "One or more items failed": the failed items say what.
+    items = [_message(r) for r in res.get("results") or [] if isinstance(r, dict) and r.get("failed")]
+    msg = "; ".join(items) if items else res.get("msg") or res.get("stderr") or res.get("reason") or ""
     return " ".join(str(msg).split())
 
 
@@ -116,6 +116,29 @@ def _stats(final: Mapping[str, Any]) -> dict[str, HostStats]:
         )
         for h in sorted(hosts)
     }
+
+
+def _env() -> dict[str, str]:
+    bindir = str(Path(sys.executable).parent)
+    return {
+        "ANSIBLE_CONFIG": str(paths.ANSIBLE_CFG),
+        "ANSIBLE_ROLES_PATH": str(paths.ROOT / "roles"),
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+        "ANSIBLE_NOCOLOR": "1",
+    }
+
+
+def read_inventory(inventory: str | Path) -> dict[str, Any]:
+    """The inventory as `ansible-inventory --list` reads it (groups with hosts/children, _meta)."""
+    env = _env()
+    # ansible-runner looks ansible-inventory up on this process's PATH.
+    os.environ["PATH"] = env["PATH"]
+    out, err = ansible_runner.get_inventory(
+        action="list", inventories=[str(inventory)], response_format="json", quiet=True, envvars=env
+    )
+    if not isinstance(out, dict):
+        raise ValueError(" ".join(str(err or out).split()))
+    return out
 
 
 def run_playbook(
@@ -156,13 +179,7 @@ def run_playbook(
             on_event(event)
         return True
 
-    bindir = str(Path(sys.executable).parent)
-    env = {
-        "ANSIBLE_CONFIG": str(paths.ANSIBLE_CFG),
-        "ANSIBLE_ROLES_PATH": str(paths.ROOT / "roles"),
-        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-        "ANSIBLE_NOCOLOR": "1",
-    }
+    env = _env()
     # A private directory per run, removed afterwards: no event or command line outlives the run.
     private = tempfile.mkdtemp(prefix="swarmlab-run-")
     started = time.monotonic()

@@ -1,5 +1,7 @@
-"""The README's main command, as a user runs it: `swarmlab up`, then `lab ls`, HTTP from every node, `lab down`."""
+"""The README's main command, as a user runs it: `swarmlab up`, then the walkthrough's steps through the CLI
+(check, update, rollback, drain, activate, prune), HTTP from every node, `lab down`."""
 
+import json
 import os
 import subprocess
 import sys
@@ -44,13 +46,100 @@ def test_lab_ls_lists_the_nodes(lab):
         assert name in r.stdout
 
 
-def test_errors_are_one_clear_line(lab):
-    r = swarmlab("lab", "shell", "escravo9")
-    assert r.returncode == 1 and "no lab node 'escravo9'" in r.stderr and "Traceback" not in r.stderr
-    r = swarmlab("rollback", "NOPE")
-    assert r.returncode == 1 and "No service NOPE in this swarm" in r.stderr
-    r = swarmlab("deploy", "nosuch")
-    assert r.returncode == 1 and "no exercise 'nosuch'" in r.stderr
+def checks(*args):
+    r = swarmlab("check", "--json", *args)
+    assert "Traceback" not in r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def pages(urls):
+    return [requests.get(u, timeout=5).text for u in urls]
+
+
+def status():
+    r = swarmlab("status", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def running(report, service):
+    [svc] = [s for s in report["services"] if s["name"] == service]
+    return svc, sorted((t["node"], t["image"]) for t in svc["tasks"] if t["desired_state"] == "running" and t["state"] == "running")
+
+
+def test_walkthrough_steps_through_the_cli(lab):
+    urls = [w for w in lab.stdout.split() if w.startswith("http://") and w.endswith(":85/")]
+    report = status()
+    assert [(n["name"], n["role"], n["status"]) for n in report["nodes"]] == [
+        ("manager1", "manager", "ready"), ("worker1", "worker", "ready"), ("worker2", "worker", "ready")]
+    web, tasks = running(report, "WEB")
+    assert web["replicas"] == "3/3" and [image for _, image in tasks] == ["swarmlab/nginx:1.12.1"] * 3
+    rc, report = checks()
+    assert rc == 0 and report["ok"]
+    assert {(c["check"], c["ok"]) for c in report["checks"]} == {("node", True), ("service", True), ("http", True)}
+    assert len([c for c in report["checks"] if c["check"] == "http"]) == 3
+
+    r = swarmlab("update", "WEB", "--image", "swarmlab/nginx:1.13.5")
+    assert r.returncode == 0, r.stderr
+    assert all("swarmlab nginx 1.13.5" in p for p in pages(urls))
+    # The nginx exercise's spec names 1.12.1: check reports the difference and exits 1.
+    rc, report = checks()
+    assert rc == 1 and not report["ok"]
+    assert [c["detail"] for c in report["checks"] if not c["ok"]] == ["runs swarmlab/nginx:1.13.5 x3, expected swarmlab/nginx:1.12.1 x3"]
+
+    r = swarmlab("rollback", "WEB")
+    assert r.returncode == 0, r.stderr
+    assert all("swarmlab nginx 1.12.1" in p for p in pages(urls))
+
+    r = swarmlab("drain", "worker2")
+    assert r.returncode == 0, r.stderr
+    _, tasks = running(status(), "WEB")
+    assert len(tasks) == 3 and "worker2" not in [node for node, _ in tasks]
+    rc, report = checks()
+    assert rc == 0, report
+    assert {c["target"]: c["detail"] for c in report["checks"]}["worker2"] == "ready, drain, worker"
+    r = swarmlab("activate", "worker2")
+    assert r.returncode == 0, r.stderr
+
+    r = swarmlab("prune")
+    assert r.returncode == 0, r.stderr
+    assert all(name in r.stdout for name in ("manager1", "worker1", "worker2")) and "MiB" in r.stdout
+    rc, report = checks()
+    assert rc == 0, report
+
+
+def one_line_error(r, *parts):
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    [line] = [line for line in r.stderr.splitlines() if line.startswith("swarmlab:")]
+    for part in parts:
+        assert part in line, line
+
+
+def test_errors_users_cause_are_one_clear_line(lab, tmp_path):
+    one_line_error(swarmlab("lab", "shell", "escravo9"), "no lab node 'escravo9'")
+    one_line_error(swarmlab("drain", "escravo9"), "no node 'escravo9' in the inventory", "manager1, worker1, worker2")
+    one_line_error(swarmlab("rollback", "NOPE"), "No service NOPE in this swarm")
+    one_line_error(swarmlab("update", "NOPE", "--image", "x"), "no service 'NOPE' in nginx")
+    one_line_error(swarmlab("deploy", "nosuch"), "no exercise 'nosuch'")
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("swarm_services_specs:\n  - {name: BAD, image: swarmlab/nginx:1.12.1, replicas: -2}\n")
+    one_line_error(swarmlab("deploy", str(bad)), "Service BAD: replicas must be a whole number of 0 or more (got -2)")
+    r = swarmlab("deploy", "--replicas", "-1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+    # A playbook failure names the task, the host and the tasks' own error.
+    missing = tmp_path / "missing.yml"
+    missing.write_text("swarm_services_specs:\n  - {name: GONE, image: swarmlab/nope:1, replicas: 1}\n")
+    one_line_error(
+        swarmlab("deploy", str(missing), "--timeout", "12"),
+        "manager1: failed at task 'Fail with the tasks' own errors'", "GONE did not converge within 12 s", "No such image: swarmlab/nope:1",
+    )
+    missing.write_text("swarm_services_specs:\n  - {name: GONE, image: swarmlab/nope:1, state: absent}\n")
+    assert swarmlab("deploy", str(missing)).returncode == 0
+    _, tasks = running(status(), "WEB")
+    assert len(tasks) == 3
 
 
 def test_down_removes_everything(lab, root):
@@ -59,3 +148,4 @@ def test_down_removes_everything(lab, root):
     left = docker.from_env().containers.list(all=True, filters={"label": "org.swarmlab.lab=swarmlab"})
     assert left == []
     assert not (root / "inventory/lab/hosts.yml").exists()
+    one_line_error(swarmlab("check"), "no lab exists yet", "swarmlab lab up")

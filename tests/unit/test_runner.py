@@ -31,6 +31,12 @@ def test_failure_names_task_host_and_message(root):
     assert str(PlaybookError(r)) == "outcomes.yml: localhost: failed at task 'Fail on request': the requested failure"
 
 
+def test_loop_failure_names_the_failed_items(root):
+    r = run_playbook(book(root), extravars={"fail_loop": True})
+    [f] = r.failures
+    assert (f.task, f.message) == ("Fail in a loop", "item b is wrong")
+
+
 def test_no_log_stays_censored(root):
     r = run_playbook(book(root), extravars={"fail_secret": True, "secret": "SWMTKN-1-notreal"})
     [f] = r.failures

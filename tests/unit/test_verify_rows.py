@@ -98,3 +98,17 @@ def test_http_targets_follow_where_the_port_is_bound(verify):
     assert "'Welcome' not in the page" in rows[1]["detail"]
     assert rows[2]["detail"] == "http://10.0.0.2:80/: Connection refused"
     assert rows[3]["detail"] == "port 99 is not published by WEB or WEB-proxy"
+
+
+def test_status_lists_nodes_and_tasks_like_node_ls_and_service_ps(verify):
+    services = [service("s1", "WEB", "nginx:1.13.5", replicas=2, ports=[HOST_PORT])]
+    tasks = [dict(task("s1", "n2", "nginx:1.13.5"), Slot=1), dict(task("s1", "n1", "nginx:1.13.5"), Slot=2),
+             dict(task("s1", "n2", "nginx:1.12.1", state="shutdown", desired="shutdown"), Slot=1)]
+    nodes = [dict(n, Spec={**n["Spec"], "Role": "manager" if n.get("ManagerStatus") else "worker"}) for n in NODES]
+    out = verify.status(services, tasks, nodes)
+    assert [(n["name"], n["role"], n["manager_status"], n["address"]) for n in out["nodes"]] == [
+        ("mestre", "manager", "leader", "10.0.0.1"), ("escravo1", "worker", "", "10.0.0.2"), ("escravo2", "worker", "", "10.0.0.3")]
+    [web] = out["services"]
+    assert (web["replicas"], web["ports"]) == ("2/2", ["85:85/tcp (host)"])
+    assert [(t["name"], t["node"], t["image"], t["desired_state"]) for t in web["tasks"]] == [
+        ("WEB.1", "escravo1", "nginx:1.13.5", "running"), ("WEB.1", "escravo1", "nginx:1.12.1", "shutdown"), ("WEB.2", "mestre", "nginx:1.13.5", "running")]

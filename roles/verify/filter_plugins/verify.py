@@ -143,6 +143,53 @@ def http_rows(results):
     return rows
 
 
+def status(services, tasks, nodes):
+    """`docker node ls` and `docker service ls` / `docker service ps`, as plain data."""
+    names = {n["ID"]: n["Description"]["Hostname"] for n in nodes}
+    out_nodes = []
+    for node in sorted(nodes, key=lambda n: (n["Spec"]["Role"] != "manager", n["Description"]["Hostname"])):
+        manager = node.get("ManagerStatus") or {}
+        out_nodes.append({
+            "name": node["Description"]["Hostname"],
+            "role": node["Spec"]["Role"],
+            "status": node["Status"]["State"],
+            "availability": node["Spec"]["Availability"],
+            "manager_status": "leader" if manager.get("Leader") else manager.get("Reachability", ""),
+            "address": _addr(node),
+            "engine": node["Description"].get("Engine", {}).get("EngineVersion", ""),
+            "labels": node["Spec"].get("Labels") or {},
+        })
+    out_services = []
+    eligible = sum(n["Status"]["State"] == "ready" and n["Spec"]["Availability"] == "active" for n in nodes)
+    for service in sorted(services, key=lambda s: s["Spec"]["Name"]):
+        spec = service["Spec"]
+        mode = spec["Mode"]
+        wanted = mode["Replicated"]["Replicas"] if "Replicated" in mode else eligible
+        mine = [t for t in tasks if t.get("ServiceID") == service["ID"]]
+        running = [t for t in mine if t.get("DesiredState") == "running" and t["Status"]["State"] == "running"]
+        ports = [f"{p.get('PublishedPort')}:{p.get('TargetPort')}/{p.get('Protocol', 'tcp')} ({p.get('PublishMode', 'ingress')})"
+                 for p in spec.get("EndpointSpec", {}).get("Ports", [])]
+        rows = []
+        for t in sorted(mine, key=lambda t: (t.get("Slot", 0), t.get("DesiredState") != "running", t.get("CreatedAt", ""))):
+            rows.append({
+                "name": f"{spec['Name']}.{t['Slot']}" if t.get("Slot") else f"{spec['Name']}.{t.get('NodeID', '')[:12]}",
+                "node": names.get(t.get("NodeID", ""), ""),
+                "image": _image(t["Spec"]["ContainerSpec"]["Image"]),
+                "desired_state": t.get("DesiredState", ""),
+                "state": t["Status"]["State"],
+                "error": t["Status"].get("Err", ""),
+            })
+        out_services.append({
+            "name": spec["Name"],
+            "mode": "replicated" if "Replicated" in mode else "global",
+            "replicas": f"{len(running)}/{wanted}",
+            "image": _image(spec["TaskTemplate"]["ContainerSpec"]["Image"]),
+            "ports": ports,
+            "tasks": rows,
+        })
+    return {"nodes": out_nodes, "services": out_services}
+
+
 def row_line(row):
     return f"{'PASS' if row['ok'] else 'FAIL'} {row['check']} {row['target']}: {row['detail']}"
 
@@ -155,4 +202,5 @@ class FilterModule:
             "verify_http_targets": http_targets,
             "verify_http_rows": http_rows,
             "verify_row_line": row_line,
+            "verify_status": status,
         }

@@ -1,0 +1,222 @@
+"""swarmlab's operations for other tools: each runs its playbook and returns typed results.
+
+Every function takes `inventory` (None: the lab's), `verbose` (Ansible's own output) and `on_event`
+(ansible-runner's events, e.g. for a progress display). Errors users can cause raise LabError or
+PlaybookError with a one-line message; a check that finds problems returns them instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from swarmlab import lab, paths
+from swarmlab.lab import LabError
+from swarmlab.runner import PlaybookError, RunResult, read_inventory, run_playbook
+
+EventHandler = Callable[[dict[str, Any]], None]
+TEMPLATES = ("1m2w", "3m2w", "5m", "walkthrough")
+EXERCISES = ("nginx", "httpd")
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str  # node, service or http
+    target: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    result: RunResult
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok and all(c.ok for c in self.checks)
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    result: RunResult
+    freed: dict[str, dict[str, int]]  # per node: freed_bytes, containers, images, networks, volumes
+
+
+@dataclass(frozen=True)
+class Status:
+    result: RunResult
+    nodes: list[dict[str, Any]]  # docker node ls
+    services: list[dict[str, Any]]  # docker service ls, each with its tasks (docker service ps)
+
+
+def _run(playbook: str, inventory: Path | None, extravars: dict[str, Any], verbose: bool, on_event: EventHandler | None) -> RunResult:
+    result = run_playbook(playbook, inventory, extravars, verbose=verbose, on_event=on_event)
+    if not result.ok:
+        raise PlaybookError(result)
+    return result
+
+
+def _fact(result: RunResult, name: str) -> Any:
+    return next((facts[name] for facts in result.facts.values() if name in facts), None)
+
+
+def _groups(path: Path) -> dict[str, Any]:
+    """The inventory as `ansible-inventory --list` reads it."""
+    try:
+        return read_inventory(path)
+    except ValueError as exc:
+        raise LabError(f"cannot read inventory {path}: {str(exc)[:300]}") from None
+
+
+def _hosts(groups: dict[str, Any], group: str) -> list[str]:
+    entry = groups.get(group) or {}
+    hosts = list(entry.get("hosts", []))
+    for child in entry.get("children", []):
+        hosts += _hosts(groups, child)
+    return hosts
+
+
+def inventory(given: Path | None = None) -> Path:
+    """The inventory to use: the given one (checked: it must have managers) or the lab's."""
+    if given is None:
+        return lab.inventory()
+    if not given.exists():
+        raise LabError(f"inventory {given} does not exist")
+    if not _hosts(_groups(given), "managers"):
+        raise LabError(f"inventory {given} has no host in the group 'managers'; the swarm needs at least one manager")
+    return given
+
+
+def nodes_of(path: Path) -> list[str]:
+    groups = _groups(path)
+    return sorted(set(_hosts(groups, "managers") + _hosts(groups, "workers")))
+
+
+def exercise(name: str) -> dict[str, Any]:
+    """The vars of an exercise (nginx, httpd) or of a YAML file with swarm_services_specs."""
+    path = paths.ROOT / "exercises" / f"{name}.yml"
+    if not path.exists():
+        path = Path(name)
+    if not path.is_file():
+        raise LabError(f"no exercise {name!r} and no such spec file; exercises: {', '.join(EXERCISES)}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise LabError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("swarm_services_specs"), list):
+        raise LabError(f"{path} has no swarm_services_specs list")
+    return data
+
+
+def lab_up(
+    managers: int = 1, workers: int = 2, template: str = "", memory: str = "", *, verbose: bool = False, on_event: EventHandler | None = None
+) -> RunResult:
+    if template and template not in TEMPLATES:
+        raise LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
+    if managers < 1 or workers < 0:
+        raise LabError(f"a lab needs at least 1 manager and 0 or more workers (got {managers} and {workers})")
+    lab.engine()
+    extravars: dict[str, Any] = {"lab_nodes_managers": managers, "lab_nodes_workers": workers, "lab_nodes_template": template}
+    if memory:
+        extravars["lab_nodes_memory"] = memory
+    return _run("lab_up", None, extravars, verbose, on_event)
+
+
+def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
+    lab.engine()
+    return _run("lab_down", None, {"lab_nodes_lab": lab.DEFAULT_LAB}, verbose, on_event)
+
+
+def provision(inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
+    return _run("site", inventory(inventory_path), {}, verbose, on_event)
+
+
+def _with_overrides(specs: dict[str, Any], replicas: int | None, timeout: int | None) -> dict[str, Any]:
+    out = dict(specs)
+    if replicas is not None:
+        if replicas < 0:
+            raise LabError(f"replicas must be 0 or more (got {replicas})")
+        out["swarm_services_specs"] = [{**s, "replicas": replicas} for s in specs["swarm_services_specs"]]
+    if timeout is not None:
+        if timeout < 1:
+            raise LabError(f"the timeout must be at least 1 second (got {timeout})")
+        out["swarm_services_converge_timeout"] = timeout
+    return out
+
+
+def deploy(
+    name: str = "nginx",
+    inventory_path: Path | None = None,
+    *,
+    replicas: int | None = None,
+    timeout: int | None = None,
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
+) -> RunResult:
+    extravars = _with_overrides(exercise(name), replicas, timeout)
+    return _run("services", inventory(inventory_path), extravars, verbose, on_event)
+
+
+def update(
+    service: str,
+    image: str,
+    name: str = "nginx",
+    inventory_path: Path | None = None,
+    *,
+    timeout: int | None = None,
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
+) -> RunResult:
+    specs = exercise(name)
+    if service not in [s.get("name") for s in specs["swarm_services_specs"]]:
+        raise LabError(f"no service {service!r} in {name}")
+    extravars = {**_with_overrides(specs, None, timeout), "service": service, "image": image}
+    return _run("update", inventory(inventory_path), extravars, verbose, on_event)
+
+
+def rollback(service: str, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
+    return _run("rollback", inventory(inventory_path), {"service": service}, verbose, on_event)
+
+
+def availability(
+    node: str, state: str, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None
+) -> RunResult:
+    path = inventory(inventory_path)
+    known = nodes_of(path)
+    if node not in known:
+        raise LabError(f"no node {node!r} in the inventory; it has: {', '.join(known)}")
+    return _run("availability", path, {"node": node, "availability": state}, verbose, on_event)
+
+
+def prune(
+    volumes: bool = False, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None
+) -> PruneReport:
+    result = _run("prune", inventory(inventory_path), {"docker_prune_volumes": volumes}, verbose, on_event)
+    freed = {
+        host: {k: int(v) for k, v in facts["docker_prune_report"].items()}
+        for host, facts in sorted(result.facts.items())
+        if "docker_prune_report" in facts
+    }
+    return PruneReport(result=result, freed=freed)
+
+
+def check(
+    name: str = "nginx", inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None
+) -> CheckReport:
+    """verify.yml: nodes, services and pages. Failed checks are returned, not raised."""
+    result = run_playbook("verify", inventory(inventory_path), exercise(name), verbose=verbose, on_event=on_event)
+    rows = _fact(result, "verify_rows")
+    if rows is None:  # the play stopped before it could check anything
+        raise PlaybookError(result)
+    return CheckReport(result=result, checks=[Check(**r) for r in rows])
+
+
+def status(inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None) -> Status:
+    result = _run("status", inventory(inventory_path), {}, verbose, on_event)
+    data = _fact(result, "verify_status") or {"nodes": [], "services": []}
+    return Status(result=result, nodes=data["nodes"], services=data["services"])

@@ -1,0 +1,42 @@
+"""Errors users cause that need no Docker engine to show: one clear line, exit 1, no traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = str(Path(sys.executable).parent / "swarmlab")
+
+
+def run(*args, **env):
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+
+
+def line(r):
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    [out] = [x for x in r.stderr.splitlines() if x.startswith("swarmlab:")]
+    return out
+
+
+def test_no_docker_engine(tmp_path):
+    r = run("lab", "ls", DOCKER_HOST=f"unix://{tmp_path}/none.sock")
+    assert "no Docker engine answers on this host" in line(r)
+
+
+def test_inventory_without_managers(tmp_path):
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  children:\n    workers:\n      hosts:\n        escravo1: {ansible_host: 192.0.2.11}\n")
+    r = run("provision", "-i", str(inv))
+    assert f"inventory {inv} has no host in the group 'managers'" in line(r)
+
+
+def test_missing_inventory_and_unknown_node(root, tmp_path):
+    assert "does not exist" in line(run("status", "-i", str(tmp_path / "nope.yml")))
+    r = run("drain", "escravo9", "-i", str(root / "inventory/example/hosts.yml"))
+    assert line(r) == "swarmlab: no node 'escravo9' in the inventory; it has: escravo1, escravo2, mestre"
+
+
+def test_unknown_template_and_exercise(root):
+    assert "unknown template 'big'" in line(run("lab", "up", "--template", "big"))
+    assert "no exercise 'nosuch'" in line(run("deploy", "nosuch", "-i", str(root / "inventory/example/hosts.yml")))
