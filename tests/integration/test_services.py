@@ -10,13 +10,20 @@ import pytest
 import requests
 import yaml
 
-from swarmlab.runner import run_playbook
+from swarmlab.runner import run_playbook as _run_playbook
 
 pytestmark = pytest.mark.docker
 
 LAB = "it-svc"
 # manager1 also publishes its port 85 on the host's loopback, as a browser on the host would use it.
 NODES = [{"name": "manager1", "role": "manager", "ports": ["18085:85"]}, {"name": "worker1", "role": "worker"}, {"name": "worker2", "role": "worker"}]
+
+
+EVENTS: list[dict] = []
+
+
+def run_playbook(*args, **kwargs):
+    return _run_playbook(*args, on_event=EVENTS.append, **kwargs)
 
 
 def sh(node, cmd):
@@ -186,3 +193,11 @@ def test_host_mode_that_cannot_fit_changes_nothing(lab):
     assert not result.ok
     assert "TOOMANY wants 4 replicas" in result.failures[0].message
     assert sh("manager1", "docker service inspect TOOMANY")[0] != 0
+
+
+def test_no_join_token_in_any_event(lab):
+    # docker_swarm_info returns the join tokens with everything it reads: they must never reach an event.
+    tokens = [sh("manager1", f"docker swarm join-token -q {kind}")[1].strip() for kind in ("worker", "manager")]
+    dump = json.dumps(EVENTS)
+    assert len(EVENTS) > 100 and all(t.startswith("SWMTKN-") for t in tokens)
+    assert "SWMTKN-" not in dump

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The walkthrough as a plain shell script, timed phase by phase: the baseline swarmlab is measured against.
+# Same node image and options as the lab, same packages and images, same service; no Ansible.
+#   bench/baseline.sh NODES   (prints one JSON object: seconds per phase)
+set -euo pipefail
+n=${1:-3}
+lab=bench-baseline
+subnet=${BASELINE_SUBNET:-172.30.50.0/24}
+image=swarmlab/node:bookworm
+old=swarmlab/nginx:1.12.1
+new=swarmlab/nginx:1.13.5
+nodes=()
+for i in $(seq 1 "$n"); do nodes+=("$lab-node$i"); done
+declare -A took
+
+now() { echo "$EPOCHREALTIME"; }
+phase() { # phase NAME COMMAND...: run and record the seconds it took
+  local name=$1 t0; shift
+  t0=$(now)
+  "$@"
+  took[$name]=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+}
+inside() { docker exec "$@"; }
+parallel() { # parallel FUNCTION: run it for every node at once, fail if any fails
+  local pids=() node
+  for node in "${nodes[@]}"; do "$1" "$node" & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+}
+cleanup() {
+  docker rm -f "${nodes[@]}" >/dev/null 2>&1 || true
+  for node in "${nodes[@]}"; do docker volume rm -f "$node-docker" >/dev/null 2>&1 || true; done
+  docker network rm "$lab" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+cleanup
+
+# docker-machine create: privileged where the engine allows it, else the lab's capability set.
+if docker run --rm --privileged "$image" true >/dev/null 2>&1; then
+  run_opts=(--privileged)
+else
+  run_opts=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined)
+fi
+if [ "$(docker info --format '{{.CgroupVersion}}')" = 2 ]; then
+  run_opts+=(--cgroupns private)
+else
+  run_opts+=(--cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw)
+fi
+start_node() {
+  docker run -d --name "$1" --hostname "${1#"$lab"-}" --network "$lab" "${run_opts[@]}" \
+    --tmpfs /run --tmpfs /run/lock -v "$1-docker:/var/lib/docker" -e container=docker "$image" >/dev/null
+  local i state
+  for i in $(seq 1 600); do  # systemd's bus appears a moment after the container starts
+    state=$(inside "$1" systemctl is-system-running --wait 2>/dev/null) || true
+    case $state in running|degraded) return 0 ;; esac
+    sleep 0.2
+  done
+  echo "$1 did not boot" >&2
+  return 1
+}
+nodes_up() { docker network create --subnet "$subnet" "$lab" >/dev/null; parallel start_node; }
+
+# apt-get install docker.io on every node at once, then start it.
+install_engine() {
+  inside "$1" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null \
+    && systemctl start docker && docker info >/dev/null'
+}
+load_images() { docker save "$old" "$new" | docker exec -i "$1" docker load -q >/dev/null; }
+
+swarm() {
+  local ip token node
+  ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$lab\").IPAddress}}" "${nodes[0]}")
+  inside "${nodes[0]}" docker swarm init --advertise-addr "$ip" >/dev/null
+  token=$(inside "${nodes[0]}" docker swarm join-token -q worker)
+  for node in "${nodes[@]:1}"; do inside "$node" docker swarm join --token "$token" "$ip:2377" >/dev/null & done
+  wait
+}
+
+# No IPVS here: published in host mode, one replica per node (what ingress would serve on every node).
+service() {
+  inside "${nodes[0]}" docker service create -q --no-resolve-image --name WEB --replicas 3 --replicas-max-per-node 1 \
+    --publish mode=host,published=85,target=80 --update-parallelism 1 --update-delay 2s --update-monitor 5s "$old" >/dev/null
+}
+check() {
+  local node ip
+  for node in "${nodes[@]}"; do
+    ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$lab\").IPAddress}}" "$node")
+    if inside "${nodes[0]}" docker service ps -q -f desired-state=running -f node="${node#"$lab"-}" WEB | grep -q .; then
+      curl -fsS "http://$ip:85/" | grep -q "swarmlab nginx" || { echo "no page from $node" >&2; return 1; }
+    fi
+  done
+}
+update() { inside "${nodes[0]}" docker service update -q --no-resolve-image --image "$new" WEB >/dev/null; }
+rollback() { inside "${nodes[0]}" docker service update -q --rollback WEB >/dev/null; }
+
+phase nodes nodes_up
+phase engines parallel install_engine
+phase images parallel load_images
+phase swarm swarm
+phase services service
+phase checks check
+phase update update
+phase rollback rollback
+
+printf '{"node_count": %s' "$n"
+for k in nodes engines images swarm services checks update rollback; do printf ', "%s": %.2f' "$k" "${took[$k]}"; done
+printf '}\n'

@@ -1,0 +1,204 @@
+"""swarmlab's benchmark: nothing to a checked swarm, how fast, and how it grows with nodes.
+
+    .venv/bin/python bench/run.py [--nodes 3,5,9] [--baseline/--no-baseline]
+
+Per node count: cold (lab up → engines → swarm → services converged → checks, from nothing), warm (the same
+again, which must change nothing), then a rolling update and rollback. bench/baseline.sh times the
+walkthrough's own commands on the same kind of nodes. Results: bench/results/latest.{json,md}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from swarmlab.runner import RunResult, run_playbook
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+LAB = "bench"
+SUBNET = "172.30.51.0/24"
+PHASES = ("nodes", "engines", "swarm", "services", "checks")
+console = Console()
+
+
+def _timed(playbook: str, inventory: Path | None, extravars: dict[str, Any]) -> RunResult:
+    result = run_playbook(playbook, inventory, extravars)
+    if not result.ok:
+        raise SystemExit(f"bench: {playbook} failed: {result.failures or result.error}")
+    return result
+
+
+def _walkthrough(inventory: Path, nodes: int) -> dict[str, dict[str, float]]:
+    """One pass: every phase's seconds and changed count."""
+    nginx = yaml.safe_load((ROOT / "exercises/nginx.yml").read_text())
+    lab_vars = {
+        "lab_nodes_lab": LAB,
+        "lab_nodes_inventory": str(inventory),
+        "lab_nodes_subnet": SUBNET,
+        "lab_nodes_managers": 1,
+        "lab_nodes_workers": nodes - 1,
+    }
+    steps = [("nodes", "lab_up", None, lab_vars), ("engines", "docker", inventory, {}), ("swarm", "swarm", inventory, {}),
+             ("services", "services", inventory, nginx), ("checks", "verify", inventory, nginx)]
+    out = {}
+    for phase, playbook, inv, extravars in steps:
+        r = _timed(playbook, inv, extravars)
+        out[phase] = {"seconds": round(r.duration, 2), "changed": r.changed}
+        console.print(f"  {phase:<9} {r.duration:6.1f} s  changed={r.changed}")
+    return out
+
+
+def _update_rollback(inventory: Path) -> dict[str, float]:
+    nginx = yaml.safe_load((ROOT / "exercises/nginx.yml").read_text())
+    up = _timed("update", inventory, {**nginx, "service": "WEB", "image": "swarmlab/nginx:1.13.5"})
+    back = _timed("rollback", inventory, {"service": "WEB"})
+    return {"update": round(up.duration, 2), "rollback": round(back.duration, 2)}
+
+
+def _down(inventory: Path) -> None:
+    run_playbook("lab_down", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory)})
+
+
+def _machine() -> dict[str, Any]:
+    def out(*cmd: str) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0")
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(int(mem) / 1048576, 1),
+        "kernel": platform.release(),
+        "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), ""),
+        "docker": out("docker", "version", "--format", "{{.Server.Version}}"),
+        "commit": out("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _ratio(a: float, b: float) -> float:
+    return round(a / b, 2) if b else 0.0
+
+
+def _markdown(data: dict[str, Any]) -> str:
+    m = data["machine"]
+    lines = [
+        "# swarmlab benchmark — latest result",
+        "",
+        f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, kernel {m['kernel']}, Docker {m['docker']}; "
+        f"commit {m['commit']}, {m['date']}.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | goal | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for t in data["targets"]:
+        lines.append(f"| {t['name']} | {t['measured']} | {t['goal']} | {'yes' if t['met'] else 'no'} |")
+    if data.get("baseline"):
+        lines += ["", "## 3 nodes, cold: swarmlab / shell baseline per phase", "", "| phase | swarmlab s | baseline s | ratio |", "| --- | --- | --- | --- |"]
+        for row in data["phases_vs_baseline"]:
+            lines.append(f"| {row['phase']} | {row['swarmlab']} | {row['baseline']} | {row['ratio']} |")
+    lines += ["", "## Scaling", "", "| nodes | cold s | warm s | warm changed | update s | rollback s |", "| --- | --- | --- | --- | --- | --- |"]
+    for n, run in sorted(data["runs"].items(), key=lambda kv: int(kv[0])):
+        lines.append(
+            f"| {n} | {run['cold_total']} | {run['warm_total']} | {run['warm_changed']} | {run['update_rollback']['update']} | {run['update_rollback']['rollback']} |"
+        )
+    lines += ["", "## Per phase", "", "| nodes | pass | " + " | ".join(PHASES) + " |", "| --- | --- | " + " | ".join("---" for _ in PHASES) + " |"]
+    for n, run in sorted(data["runs"].items(), key=lambda kv: int(kv[0])):
+        for kind in ("cold", "warm"):
+            lines.append(f"| {n} | {kind} | " + " | ".join(f"{run[kind][p]['seconds']} ({run[kind][p]['changed']} ch)" for p in PHASES) + " |")
+    if data.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in data["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(
+    nodes: Annotated[str, typer.Option(help="Node counts to measure, comma-separated.")] = "3,5,9",
+    baseline: Annotated[bool, typer.Option(help="Also time the shell baseline (3 nodes).")] = True,
+) -> None:
+    counts = sorted({int(n) for n in nodes.split(",")})
+    if any(n < 1 for n in counts):
+        raise typer.BadParameter("node counts must be 1 or more", param_hint="--nodes")
+    _timed("lab_images", None, {})  # built once, outside every measurement
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="swarmlab-bench-") as tmp:
+        inventory = Path(tmp) / "hosts.yml"
+        for n in counts:
+            _down(inventory)
+            console.print(f"[bold]{n} nodes, cold[/]")
+            cold = _walkthrough(inventory, n)
+            console.print(f"[bold]{n} nodes, warm[/]")
+            warm = _walkthrough(inventory, n)
+            ur = _update_rollback(inventory)
+            runs[str(n)] = {
+                "cold": cold,
+                "warm": warm,
+                "cold_total": round(sum(p["seconds"] for p in cold.values()), 2),
+                "warm_total": round(sum(p["seconds"] for p in warm.values()), 2),
+                "warm_changed": sum(p["changed"] for p in warm.values()),
+                "update_rollback": ur,
+            }
+            _down(inventory)
+    data: dict[str, Any] = {"machine": _machine(), "runs": runs, "targets": [], "notes": []}
+    if baseline:
+        console.print("[bold]shell baseline, 3 nodes[/]")
+        out = subprocess.run([str(ROOT / "bench/baseline.sh"), "3"], capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise SystemExit(f"bench: baseline.sh failed: {out.stderr.strip()[-500:]}")
+        data["baseline"] = json.loads(out.stdout.strip().splitlines()[-1])
+    three = runs.get("3")
+    targets = data["targets"]
+    if three and data.get("baseline"):
+        b = data["baseline"]
+        cold = three["cold"]
+        rows = [
+            ("nodes", cold["nodes"]["seconds"], b["nodes"]),
+            ("engines", cold["engines"]["seconds"], b["engines"]),
+            ("swarm", cold["swarm"]["seconds"], b["swarm"]),
+            ("services (with image loading)", cold["services"]["seconds"], round(b["images"] + b["services"], 2)),
+            ("checks", cold["checks"]["seconds"], b["checks"]),
+        ]
+        base_total = round(sum(r[2] for r in rows), 2)
+        rows.append(("total", three["cold_total"], base_total))
+        data["phases_vs_baseline"] = [{"phase": p, "swarmlab": s, "baseline": bs, "ratio": _ratio(s, bs)} for p, s, bs in rows]
+        ratio = _ratio(three["cold_total"], base_total)
+        targets.append({"name": "cold 3 nodes / shell baseline", "measured": f"{ratio}x", "goal": "≤ 1.3x", "met": ratio <= 1.3})
+        ur = three["update_rollback"]
+        ur_ratio = _ratio(ur["update"] + ur["rollback"], b["update"] + b["rollback"])
+        targets.append({"name": "update + rollback / raw commands", "measured": f"{ur_ratio}x", "goal": "≤ 1.2x", "met": ur_ratio <= 1.2})
+    if three:
+        targets.append({"name": "warm 3 nodes", "measured": f"{three['warm_total']} s (changed {three['warm_changed']})", "goal": "≤ 10 s, changed 0",
+                        "met": three["warm_total"] <= 10 and three["warm_changed"] == 0})
+    if three and "9" in runs:
+        r9 = _ratio(runs["9"]["cold_total"], three["cold_total"])
+        targets.append({"name": "cold 9 nodes / cold 3 nodes", "measured": f"{r9}x", "goal": "≤ 1.5x", "met": r9 <= 1.5})
+    notes_file = RESULTS / "notes.yml"
+    if notes_file.exists():
+        data["notes"] = yaml.safe_load(notes_file.read_text()) or []
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
+    (RESULTS / "latest.md").write_text(_markdown(data))
+    table = Table("target", "measured", "goal", "met")
+    for t in targets:
+        table.add_row(t["name"], t["measured"], t["goal"], "[green]yes[/]" if t["met"] else "[red]no[/]")
+    console.print(table)
+    console.print(f"results: {RESULTS / 'latest.md'}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
