@@ -33,8 +33,8 @@ PHASES = ("nodes", "engines", "swarm", "services", "checks")
 console = Console()
 
 
-def _timed(playbook: str, inventory: Path | None, extravars: dict[str, Any]) -> RunResult:
-    result = run_playbook(playbook, inventory, extravars)
+def _timed(playbook: str, inventory: Path | None, extravars: dict[str, Any], hosts: int | None = None) -> RunResult:
+    result = run_playbook(playbook, inventory, extravars, hosts=hosts)
     if not result.ok:
         raise SystemExit(f"bench: {playbook} failed: {result.failures or result.error}")
     return result
@@ -54,7 +54,7 @@ def _walkthrough(inventory: Path, nodes: int) -> dict[str, dict[str, float]]:
              ("services", "services", inventory, nginx), ("checks", "verify", inventory, nginx)]
     out = {}
     for phase, playbook, inv, extravars in steps:
-        r = _timed(playbook, inv, extravars)
+        r = _timed(playbook, inv, extravars, hosts=nodes)
         out[phase] = {"seconds": round(r.duration, 2), "changed": r.changed}
         console.print(f"  {phase:<9} {r.duration:6.1f} s  changed={r.changed}")
     return out

@@ -54,8 +54,10 @@ class Status:
     services: list[dict[str, Any]]  # docker service ls, each with its tasks (docker service ps)
 
 
-def _run(playbook: str, inventory: Path | None, extravars: dict[str, Any], verbose: bool, on_event: EventHandler | None) -> RunResult:
-    result = run_playbook(playbook, inventory, extravars, verbose=verbose, on_event=on_event)
+def _run(
+    playbook: str, inventory: Path | None, extravars: dict[str, Any], verbose: bool, on_event: EventHandler | None, hosts: int | None = None
+) -> RunResult:
+    result = run_playbook(playbook, inventory, extravars, hosts=hosts, verbose=verbose, on_event=on_event)
     if not result.ok:
         raise PlaybookError(result)
     return result
@@ -124,7 +126,8 @@ def lab_up(
     extravars: dict[str, Any] = {"lab_nodes_managers": managers, "lab_nodes_workers": workers, "lab_nodes_template": template}
     if memory:
         extravars["lab_nodes_memory"] = memory
-    return _run("lab_up", None, extravars, verbose, on_event)
+    # A template's size is the role's to know: ansible.cfg's forks apply.
+    return _run("lab_up", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
 
 
 def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:

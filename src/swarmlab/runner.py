@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import os
 import re
 import shutil
@@ -141,16 +144,48 @@ def read_inventory(inventory: str | Path) -> dict[str, Any]:
     return out
 
 
+# Every host in its own fork (Ansible's default is 5): a task takes as long as its slowest host.
+FORKS_MIN, FORKS_MAX = 5, 64
+
+
+@functools.cache
+def _host_count(path: str, mtime: float) -> int | None:
+    # Ansible's own inventory parser, in this process: no second ansible-inventory run per playbook.
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return len(InventoryManager(loader=DataLoader(), sources=[path]).get_hosts())
+    except Exception:  # an unreadable inventory is reported by the run itself
+        return None
+
+
+def forks_for(hosts: int | None = None, inventory: str | Path | None = None) -> int | None:
+    """Forks for a run: one per host (given, or counted in the inventory), within FORKS_MIN..FORKS_MAX.
+
+    None when neither is known: ansible.cfg's forks apply.
+    """
+    path = Path(inventory) if inventory else None
+    if hosts is None and path and path.exists():
+        hosts = _host_count(str(path), path.stat().st_mtime)
+    return None if hosts is None else max(FORKS_MIN, min(FORKS_MAX, hosts))
+
+
 def run_playbook(
     playbook: str | Path,
     inventory: str | Path | None = None,
     extravars: Mapping[str, Any] | None = None,
     *,
     limit: str | None = None,
+    hosts: int | None = None,
     verbose: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunResult:
-    """Run one playbook and return what happened; never raises for a failed play."""
+    """Run one playbook and return what happened; never raises for a failed play.
+
+    hosts: how many hosts the play reaches, where the inventory does not say (nodes a play adds itself).
+    """
     book = Path(playbook) if Path(playbook).is_absolute() else paths.playbook(str(playbook))
     failures: list[TaskFailure] = []
     final: dict[str, Any] = {}
@@ -190,6 +225,7 @@ def run_playbook(
             inventory=str(inventory) if inventory else None,
             extravars=dict(extravars or {}),
             limit=limit,
+            forks=forks_for(hosts, inventory),
             envvars=env,
             quiet=not verbose,
             suppress_env_files=True,

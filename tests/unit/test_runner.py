@@ -1,6 +1,6 @@
 """swarmlab.runner over real ansible-runner on tiny local playbooks."""
 
-from swarmlab.runner import PlaybookError, run_playbook
+from swarmlab.runner import FORKS_MAX, FORKS_MIN, PlaybookError, run_playbook
 
 
 def book(root):
@@ -51,3 +51,24 @@ def test_ansible_error_before_any_task(root, tmp_path):
     assert not r.ok
     assert "nosuchmodule" in r.error
     assert "nosuchmodule" in str(PlaybookError(r))
+
+
+def _local_inventory(tmp_path, count):
+    hosts = "".join(f"    h{i}:\n" for i in range(count))
+    path = tmp_path / "hosts.yml"
+    path.write_text(f"all:\n  vars:\n    ansible_connection: local\n  hosts:\n{hosts}")
+    return path
+
+
+def test_forks_follow_the_inventory_host_count(root, tmp_path):
+    r = run_playbook(root / "tests/unit/playbooks/forks.yml", _local_inventory(tmp_path, 7))
+    assert r.ok, r.failures or r.error
+    assert int(r.facts["h0"]["run_forks"]) == 7
+
+
+def test_forks_follow_the_given_host_count_within_bounds(root, tmp_path):
+    inv = _local_inventory(tmp_path, 2)
+    few = run_playbook(root / "tests/unit/playbooks/forks.yml", inv)
+    many = run_playbook(root / "tests/unit/playbooks/forks.yml", inv, hosts=500)
+    assert int(few.facts["h0"]["run_forks"]) == FORKS_MIN
+    assert int(many.facts["h0"]["run_forks"]) == FORKS_MAX
