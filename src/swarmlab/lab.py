@@ -41,6 +41,8 @@ def engine() -> docker.DockerClient:
 def nodes(lab: str = DEFAULT_LAB) -> list[Node]:
     out = []
     for c in engine().containers.list(all=True, filters={"label": f"{LAB_LABEL}={lab}"}):
+        if c.labels.get("org.swarmlab.role") == "apt-cache":
+            continue  # the lab's package cache, not a node
         nets = c.attrs["NetworkSettings"]["Networks"]
         ip = next((n["IPAddress"] for n in nets.values() if n.get("IPAddress")), "")
         urls = tuple(

@@ -54,6 +54,18 @@ def test_swarm_formed(lab):
     assert status["worker1"] == status["worker2"] == ""
 
 
+def test_engines_came_through_the_labs_package_cache(lab):
+    cache = docker.from_env().containers.get(f"{LAB}-apt-cache")
+    rc, log = cache.exec_run(["cat", "/var/log/apt-cacher-ng/apt-cacher.log"])
+    assert rc == 0
+    # apt-cacher-ng's log: time|I (fetched upstream) or O (sent to a node)|bytes|client|path
+    engine = [line.split("|") for line in log.decode().splitlines() if "/docker.io_" in line]
+    assert [e[1] for e in engine].count("I") == 1, engine
+    assert len({e[3] for e in engine if e[1] == "O"}) == len(NODES), engine
+    rc, conf = sh("worker2", "cat /etc/apt/apt.conf.d/01swarmlab-proxy")
+    assert f'Acquire::http::Proxy "http://{LAB}-apt-cache:3142";' in conf
+
+
 def test_second_run_changes_nothing(lab):
     result = play("site", lab)
     assert result.ok and result.changed == 0, result.stats

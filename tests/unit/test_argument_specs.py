@@ -12,7 +12,9 @@ CASES = [
     ("docker_engine", {"docker_engine_daemon_options": "debug"}, ["docker_engine_daemon_options", "dict"]),
     ("docker_engine", {"docker_engine_repo_channel": "nightly"}, ["docker_engine_repo_channel", "stable, test"]),
     ("docker_engine", {"docker_engine_repo_key_fingerprint": "0EBFCD88"}, ["40-hex-digit", "0EBFCD88"]),
+    ("docker_engine", {"docker_engine_apt_proxy": "cache:3142"}, ["docker_engine_apt_proxy", "http://", "cache:3142"]),
     ("lab_nodes", {"lab_nodes_privileged": "maybe"}, ["lab_nodes_privileged"]),
+    ("lab_nodes", {"lab_nodes_nodes": [{"name": "apt-cache", "role": "manager"}]}, ["package cache", "apt-cache"]),
     ("lab_nodes", {"lab_nodes_nodes": [{"name": "mestre", "role": "boss"}]}, ["role", "manager, worker"]),
     ("lab_nodes", {"lab_nodes_nodes": [{"role": "manager"}]}, ["name"]),
     ("lab_nodes", {"lab_nodes_managers": 0, "lab_nodes_workers": 2}, ["at least one manager"]),
@@ -52,6 +54,7 @@ def test_bad_input_is_rejected(root, role, role_vars, expected):
     [
         ("docker_engine", {"docker_engine_repo_key_fingerprint": GOOD_FPR, "docker_engine_source": "official"}),
         ("docker_engine", {"docker_engine_source": "distro", "docker_engine_users": ["alice"]}),
+        ("docker_engine", {"docker_engine_apt_proxy": "http://10.0.0.5:3142"}),
         ("lab_nodes", {"lab_nodes_nodes": [{"name": "mestre", "role": "manager"}, {"name": "escravo1", "memory": "512m"}]}),
     ],
 )
