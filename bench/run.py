@@ -142,7 +142,7 @@ def _markdown(data: dict[str, Any]) -> str:
 
 def main(
     nodes: Annotated[str, typer.Option(help="Node counts to measure, comma-separated.")] = "3,5,9",
-    baseline: Annotated[bool, typer.Option(help="Also time the shell baseline (3 nodes).")] = True,
+    baseline: Annotated[bool, typer.Option(help="Also time the shell baseline, at every node count.")] = True,
 ) -> None:
     counts = sorted({int(n) for n in nodes.split(",")})
     if any(n < 1 for n in counts):
