@@ -21,6 +21,7 @@ from swarmlab.runner import PlaybookError, RunResult, read_inventory, run_playbo
 EventHandler = Callable[[dict[str, Any]], None]
 TEMPLATES = ("1m2w", "3m2w", "5m", "walkthrough")
 EXERCISES = ("nginx", "httpd")
+DRIVERS = ("container", "vm")
 
 
 @dataclass(frozen=True)
@@ -116,14 +117,28 @@ def exercise(name: str) -> dict[str, Any]:
 
 
 def lab_up(
-    managers: int = 1, workers: int = 2, template: str = "", memory: str = "", *, verbose: bool = False, on_event: EventHandler | None = None
+    managers: int = 1,
+    workers: int = 2,
+    template: str = "",
+    memory: str = "",
+    *,
+    driver: str = "container",
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
 ) -> RunResult:
     if template and template not in TEMPLATES:
         raise LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
     if managers < 1 or workers < 0:
         raise LabError(f"a lab needs at least 1 manager and 0 or more workers (got {managers} and {workers})")
+    if driver not in DRIVERS:
+        raise LabError(f"unknown driver {driver!r}; choose one of {', '.join(DRIVERS)}")
     lab.engine()
-    extravars: dict[str, Any] = {"lab_nodes_managers": managers, "lab_nodes_workers": workers, "lab_nodes_template": template}
+    extravars: dict[str, Any] = {
+        "lab_nodes_managers": managers,
+        "lab_nodes_workers": workers,
+        "lab_nodes_template": template,
+        "lab_nodes_driver": driver,
+    }
     if memory:
         extravars["lab_nodes_memory"] = memory
     # A template's size is the role's to know: ansible.cfg's forks apply.

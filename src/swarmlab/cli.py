@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -29,6 +30,11 @@ Inventory = Annotated[Path | None, typer.Option("--inventory", "-i", help="Inven
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
 Exercise = Annotated[str, typer.Argument(help="nginx, httpd, or a YAML file with swarm_services_specs.")]
 Timeout = Annotated[int | None, typer.Option(min=1, help="Seconds the services may take to converge (default 180).")]
+DriverName = Enum("DriverName", {d: d for d in api.DRIVERS}, type=str)  # type: ignore[misc]
+Driver = Annotated[
+    DriverName,
+    typer.Option(help="What makes a node: container (its own engine in a container) or vm (a qemu VM over SSH; root, qemu)."),
+]
 T = TypeVar("T")
 
 
@@ -84,9 +90,9 @@ def _step(title: str, verbose: bool, call: Callable[..., T], *args: Any, **kwarg
 
 
 def _nodes_table(nodes: list[lab.Node]) -> Table:
-    table = Table("NAME", "ROLE", "IP", "STATE", "URLS")
+    table = Table("NAME", "DRIVER", "ROLE", "IP", "STATE", "URLS")
     for n in nodes:
-        table.add_row(n.name, n.role, n.ip, n.state, " ".join(n.urls))
+        table.add_row(n.name, n.driver, n.role, n.ip, n.state, " ".join(n.urls))
     return table
 
 
@@ -95,20 +101,23 @@ def lab_up(
     managers: Annotated[int, typer.Option(min=1, help="Number of managers.")] = 1,
     workers: Annotated[int, typer.Option(min=0, help="Number of workers.")] = 2,
     template: Annotated[str, typer.Option(help=f"A ready-made lab: {', '.join(api.TEMPLATES)}.")] = "",
-    memory: Annotated[str, typer.Option(help="Memory limit of each node, e.g. 512m.")] = "",
+    memory: Annotated[str, typer.Option(help="Memory limit of each node, e.g. 512m (VMs: 1g unless set).")] = "",
+    driver: Driver = DriverName.container,
     verbose: Verbose = False,
 ) -> None:
-    """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml (and hosts-ssh.yml)."""
-    _step("lab nodes", verbose, api.lab_up, managers, workers, template, memory)
+    """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml (and, for containers, hosts-ssh.yml)."""
+    _step("lab nodes", verbose, api.lab_up, managers, workers, template, memory, driver=driver.value)
     console.print(_nodes_table(lab.nodes()))
 
 
 @lab_app.command("shell")
 def lab_shell(node: Annotated[str, typer.Argument(help="Node name, as `lab ls` shows it.")]) -> None:
     """Open a shell in a node (docker-machine ssh)."""
-    names = [n.name for n in lab.nodes()]
-    if node not in names:
-        raise lab.LabError(f"no lab node {node!r}; the lab has: {', '.join(names) or 'no nodes (run `swarmlab lab up`)'}")
+    nodes = {n.name: n for n in lab.nodes()}
+    if node not in nodes:
+        raise lab.LabError(f"no lab node {node!r}; the lab has: {', '.join(nodes) or 'no nodes (run `swarmlab lab up`)'}")
+    if nodes[node].driver == "vm":
+        os.execvp("ssh", lab.ssh_argv(nodes[node]))
     os.execvp("docker", ["docker", "exec", "-it", f"{lab.DEFAULT_LAB}-{node}", "bash", "-l"])
 
 
@@ -236,9 +245,9 @@ def check(exercise: Exercise = "nginx", as_json: Json = False, inventory: Invent
 
 
 @app.command()
-def up(verbose: Verbose = False) -> None:
+def up(driver: Driver = DriverName.container, verbose: Verbose = False) -> None:
     """From nothing to a checked 3-node lab: engines, a swarm, the walkthrough's 3-replica nginx on port 85."""
-    _step("lab nodes", verbose, api.lab_up, 1, 2)
+    _step("lab nodes", verbose, api.lab_up, 1, 2, driver=driver.value)
     _step("Docker engines and swarm", verbose, api.provision)
     _step("services (nginx)", verbose, api.deploy, "nginx")
     report = _step("checks", verbose, api.check, "nginx")

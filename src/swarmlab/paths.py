@@ -10,3 +10,8 @@ LAB_INVENTORY = ROOT / "inventory" / "lab" / "hosts.yml"
 
 def playbook(name: str) -> Path:
     return PLAYBOOKS / (name if name.endswith(".yml") else f"{name}.yml")
+
+
+def lab_state(lab: str) -> Path:
+    """Where a lab keeps its keys and VMs (lab_nodes_state_dir)."""
+    return Path.home() / ".local" / "state" / "swarmlab" / lab
