@@ -1,6 +1,7 @@
 """swarmlab's benchmark: nothing to a checked swarm, how fast, and how it grows with nodes.
 
     .venv/bin/python bench/run.py [--nodes 3,5,9] [--baseline/--no-baseline]
+    .venv/bin/python bench/run.py --driver vm [--nodes 3]      # qemu VMs: bench/results/vm.{json,md}
 
 Per node count: cold (lab up → engines → swarm → services converged → checks, from nothing), warm (the same
 again, which must change nothing), then a rolling update and rollback. bench/baseline.sh times the
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 LAB = "bench"
 SUBNET = "172.30.51.0/24"
+VM_SUBNET = "192.168.96.0/24"
 PHASES = ("nodes", "engines", "swarm", "services", "checks")
 console = Console()
 
@@ -40,7 +42,7 @@ def _timed(playbook: str, inventory: Path | None, extravars: dict[str, Any], hos
     return result
 
 
-def _walkthrough(inventory: Path, nodes: int) -> dict[str, dict[str, float]]:
+def _walkthrough(inventory: Path, nodes: int, driver: str) -> dict[str, dict[str, float]]:
     """One pass: every phase's seconds and changed count."""
     nginx = yaml.safe_load((ROOT / "exercises/nginx.yml").read_text())
     lab_vars = {
@@ -49,6 +51,8 @@ def _walkthrough(inventory: Path, nodes: int) -> dict[str, dict[str, float]]:
         "lab_nodes_subnet": SUBNET,
         "lab_nodes_managers": 1,
         "lab_nodes_workers": nodes - 1,
+        "lab_nodes_driver": driver,
+        "lab_nodes_vm_subnet": VM_SUBNET,
     }
     steps = [("nodes", "lab_up", None, lab_vars), ("engines", "docker", inventory, {}), ("swarm", "swarm", inventory, {}),
              ("services", "services", inventory, nginx), ("checks", "verify", inventory, nginx)]
@@ -140,13 +144,24 @@ def _markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _accelerator() -> str:
+    """What the vm driver chose on this machine (kept with the lab's state)."""
+    accel = Path.home() / ".local/state/swarmlab" / LAB / "accel"
+    return accel.read_text().strip() if accel.exists() else "?"
+
+
 def main(
-    nodes: Annotated[str, typer.Option(help="Node counts to measure, comma-separated.")] = "3,5,9",
-    baseline: Annotated[bool, typer.Option(help="Also time the shell baseline, at every node count.")] = True,
+    nodes: Annotated[str, typer.Option(help="Node counts to measure, comma-separated (vm: 3 unless given).")] = "",
+    baseline: Annotated[bool, typer.Option(help="Also time the shell baseline, at every node count (containers only).")] = True,
+    driver: Annotated[str, typer.Option(help="container, or vm: cold and warm on qemu VMs, written to results/vm.*.")] = "container",
 ) -> None:
-    counts = sorted({int(n) for n in nodes.split(",")})
+    if driver not in ("container", "vm"):
+        raise typer.BadParameter("container or vm", param_hint="--driver")
+    counts = sorted({int(n) for n in (nodes or ("3" if driver == "vm" else "3,5,9")).split(",")})
     if any(n < 1 for n in counts):
         raise typer.BadParameter("node counts must be 1 or more", param_hint="--nodes")
+    if driver == "vm":
+        return _vm(counts)
     _timed("lab_images", None, {})  # built once, outside every measurement
     runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="swarmlab-bench-") as tmp:
@@ -154,9 +169,9 @@ def main(
         for n in counts:
             _down(inventory)
             console.print(f"[bold]{n} nodes, cold[/]")
-            cold = _walkthrough(inventory, n)
+            cold = _walkthrough(inventory, n, "container")
             console.print(f"[bold]{n} nodes, warm[/]")
-            warm = _walkthrough(inventory, n)
+            warm = _walkthrough(inventory, n, "container")
             ur = _update_rollback(inventory)
             runs[str(n)] = {
                 "cold": cold,
@@ -219,6 +234,46 @@ def main(
         table.add_row(t["name"], t["measured"], t["goal"], "[green]yes[/]" if t["met"] else "[red]no[/]")
     console.print(table)
     console.print(f"results: {RESULTS / 'latest.md'}")
+
+
+def _vm(counts: list[int]) -> None:
+    """Cold and warm on qemu VMs, with the accelerator the driver chose; no shell baseline."""
+    _timed("lab_images", None, {"lab_images_vm": True})
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="swarmlab-bench-") as tmp:
+        inventory = Path(tmp) / "hosts.yml"
+        for n in counts:
+            _down(inventory)
+            console.print(f"[bold]{n} VMs, cold[/]")
+            cold = _walkthrough(inventory, n, "vm")
+            accel = _accelerator()
+            console.print(f"[bold]{n} VMs, warm[/]")
+            warm = _walkthrough(inventory, n, "vm")
+            runs[str(n)] = {
+                "accelerator": accel,
+                "cold": cold,
+                "warm": warm,
+                "cold_total": round(sum(p["seconds"] for p in cold.values()), 2),
+                "warm_total": round(sum(p["seconds"] for p in warm.values()), 2),
+                "warm_changed": sum(p["changed"] for p in warm.values()),
+            }
+            _down(inventory)
+    data = {"machine": _machine(), "driver": "vm", "runs": runs}
+    lines = ["# swarmlab benchmark — qemu VMs (`bench/run.py --driver vm`)", "",
+             f"Machine: {data['machine']['cpus']} CPUs ({data['machine']['cpu']}), {data['machine']['memory_gib']} GiB; "
+             f"commit {data['machine']['commit']}, {data['machine']['date']}.", "",
+             "| VMs | accelerator | pass | total s | changed | " + " | ".join(PHASES) + " |",
+             "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in PHASES) + " |"]
+    for n, run in runs.items():
+        for kind in ("cold", "warm"):
+            total = run[f"{kind}_total"]
+            changed = sum(p["changed"] for p in run[kind].values())
+            lines.append(f"| {n} | {run['accelerator']} | {kind} | {total} | {changed} | "
+                         + " | ".join(str(run[kind][p]["seconds"]) for p in PHASES) + " |")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "vm.json").write_text(json.dumps(data, indent=2) + "\n")
+    (RESULTS / "vm.md").write_text("\n".join(lines) + "\n")
+    console.print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 command -v gpg >/dev/null 2>&1 || need_pkgs+=(gnupg)
 command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+# The vm lab driver: qemu (TCG where KVM cannot boot a guest) and qemu-img for the VMs' disks.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-x86)
+command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need_pkgs+=(debian-archive-keyring)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
