@@ -28,6 +28,20 @@ CASES = [
         ["mode", "ingress, host"],
     ),
     ("swarm_services", {"swarm_services_publish_mode": "mesh"}, ["swarm_services_publish_mode"]),
+    (
+        "swarm_services",
+        {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "ports": [{"published": 85, "target": 80, "protocol": "sctp"}]}]},
+        ["protocol", "tcp, udp"],
+    ),
+    ("swarm_services", {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "update_config": {"paralelism": 1}}]}, ["paralelism"]),
+    (
+        "swarm_services",
+        {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "rollback_config": {"failure_action": "rollback"}}]},
+        ["failure_action", "continue, pause"],
+    ),
+    ("swarm_services", {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "placement": {"constraint": ["x"]}}]}, ["constraint"]),
+    ("lab_nodes", {"lab_nodes_driver": "virtualbox"}, ["lab_nodes_driver", "container, vm"]),
+    ("lab_nodes", {"lab_nodes_vm_accel": "hvf"}, ["lab_nodes_vm_accel", "auto, kvm, tcg"]),
     ("docker_prune", {"docker_prune_volumes": "sometimes"}, ["docker_prune_volumes", "bool"]),
     ("verify", {"verify_http": [{"service": "WEB", "port": 85}]}, ["expect"]),
     ("lab_images", {"lab_images_suite": "buster"}, ["lab_images_suite", "bookworm, trixie"]),
@@ -56,6 +70,10 @@ def test_bad_input_is_rejected(root, role, role_vars, expected):
         ("docker_engine", {"docker_engine_source": "distro", "docker_engine_users": ["alice"]}),
         ("docker_engine", {"docker_engine_apt_proxy": "http://10.0.0.5:3142"}),
         ("lab_nodes", {"lab_nodes_nodes": [{"name": "mestre", "role": "manager"}, {"name": "escravo1", "memory": "512m"}]}),
+        ("lab_nodes", {"lab_nodes_driver": "vm", "lab_nodes_vm_subnet": "192.168.56.0/24"}),
+        ("swarm_services", {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "update_config": {"parallelism": 1, "delay": "2s",
+                            "order": "stop-first", "failure_action": "rollback", "monitor": "5s"},
+                            "placement": {"constraints": ["node.role == manager"], "replicas_max_per_node": 1}}]}),
     ],
 )
 def test_good_input_is_accepted(root, role, role_vars):
