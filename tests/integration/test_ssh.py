@@ -1,6 +1,7 @@
 """The engine and swarm playbooks over SSH as a non-root user with sudo: the way they reach real VMs."""
 
 import json
+from pathlib import Path
 
 import docker
 import pytest
@@ -19,6 +20,12 @@ def test_site_over_ssh_with_become(make_lab):
     spec = yaml.safe_load(ssh_inventory.read_text())["all"]
     assert spec["vars"]["ansible_user"] == "swarmlab" and spec["vars"]["ansible_become"] is True
     assert "ansible_connection" not in spec["vars"]  # plain SSH, as for a VM
+    # Host keys are checked against the lab's known_hosts, where lab up recorded each node's key.
+    assert spec["vars"]["ansible_host_key_checking"] is True
+    assert "StrictHostKeyChecking=yes" in spec["vars"]["ansible_ssh_common_args"]
+    known = Path(spec["vars"]["ansible_ssh_common_args"].split("UserKnownHostsFile=")[1].split()[0]).read_text()
+    assert sorted(line.split()[0] for line in known.splitlines()) == sorted(h["ansible_host"] for h in [
+        *spec["children"]["managers"]["hosts"].values(), *spec["children"]["workers"]["hosts"].values()])
 
     result = run_playbook("site", ssh_inventory)
     assert result.ok, result.failures or result.error
