@@ -56,9 +56,15 @@ class Status:
 
 
 def _run(
-    playbook: str, inventory: Path | None, extravars: dict[str, Any], verbose: bool, on_event: EventHandler | None, hosts: int | None = None
+    playbook: str,
+    inventory: Path | None,
+    extravars: dict[str, Any],
+    verbose: bool,
+    on_event: EventHandler | None,
+    hosts: int | None = None,
+    limit: str | None = None,
 ) -> RunResult:
-    result = run_playbook(playbook, inventory, extravars, hosts=hosts, verbose=verbose, on_event=on_event)
+    result = run_playbook(playbook, inventory, extravars, limit=limit, hosts=hosts, verbose=verbose, on_event=on_event)
     if not result.ok:
         raise PlaybookError(result)
     return result
@@ -150,8 +156,18 @@ def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> 
     return _run("lab_down", None, {"lab_nodes_lab": lab.DEFAULT_LAB}, verbose, on_event)
 
 
-def provision(inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
-    return _run("site", inventory(inventory_path), {}, verbose, on_event)
+def provision(
+    inventory_path: Path | None = None, *, limit: str | None = None, verbose: bool = False, on_event: EventHandler | None = None
+) -> RunResult:
+    """Engines and swarm; `limit` (Ansible's --limit) provisions only those hosts, e.g. a node joining a running swarm."""
+    path = inventory(inventory_path)
+    if limit is not None:
+        known = nodes_of(path)
+        wanted = [h.strip() for h in limit.split(",") if h.strip()]
+        unknown = [h for h in wanted if h not in known]
+        if not wanted or unknown:
+            raise LabError(f"--limit names no node of the inventory: {', '.join(unknown) or repr(limit)}; its nodes: {', '.join(known)}")
+    return _run("site", path, {}, verbose, on_event, limit=limit)
 
 
 def _with_overrides(specs: dict[str, Any], replicas: int | None, timeout: int | None) -> dict[str, Any]:

@@ -140,9 +140,13 @@ def lab_ls(as_json: Json = False) -> None:
 
 
 @app.command()
-def provision(inventory: Inventory = None, verbose: Verbose = False) -> None:
+def provision(
+    inventory: Inventory = None,
+    limit: Annotated[str | None, typer.Option("--limit", "-l", help="Only these nodes (comma-separated), e.g. one joining a running swarm.")] = None,
+    verbose: Verbose = False,
+) -> None:
     """Install Docker Engine on every machine of the inventory and form the swarm."""
-    _step("Docker engines and swarm", verbose, api.provision, inventory)
+    _step("Docker engines and swarm", verbose, api.provision, inventory, limit=limit)
 
 
 @app.command()

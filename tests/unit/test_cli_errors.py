@@ -40,3 +40,10 @@ def test_missing_inventory_and_unknown_node(root, tmp_path):
 def test_unknown_template_and_exercise(root):
     assert "unknown template 'big'" in line(run("lab", "up", "--template", "big"))
     assert "no exercise 'nosuch'" in line(run("deploy", "nosuch", "-i", str(root / "inventory/example/hosts.yml")))
+
+
+def test_limit_must_name_inventory_nodes(root):
+    example = str(root / "inventory/example/hosts.yml")
+    assert line(run("provision", "-i", example, "--limit", "escravo9")) == (
+        "swarmlab: --limit names no node of the inventory: escravo9; its nodes: escravo1, escravo2, mestre")
+    assert "--limit names no node" in line(run("provision", "-i", example, "--limit", ","))
