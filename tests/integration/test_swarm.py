@@ -3,6 +3,7 @@ decommissioning, losing a manager; and no join token in anything the runs produc
 
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -127,6 +128,41 @@ def test_no_join_token_in_any_output(lab):
     assert "SWMTKN-" not in dump
     # Each run's ansible-runner directory (events, command line) is removed when it ends.
     assert not list(Path(tempfile.gettempdir()).glob("swarmlab-run-*"))
+
+
+def test_a_daemon_change_restarts_one_node_at_a_time(lab):
+    """With 3 managers, some manager reports a leader at every look while all 5 engines restart."""
+    looks: list[bool] = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            answers = [sh(m, "docker node ls --format '{{.ManagerStatus}}'") for m in ("manager1", "manager2", "manager3")]
+            looks.append(any(rc == 0 and "Leader" in out for rc, out in answers))
+            time.sleep(0.5)
+
+    before = {n["name"]: engine_start(n["name"]) for n in NODES}
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = play("docker", lab, docker_engine_daemon_options={"log-driver": "json-file", "log-opts": {"max-size": "10m"}})
+    finally:
+        stop.set()
+        watcher.join()
+    assert result.ok, result.failures or result.error
+    starts = sorted(engine_start(n["name"]) for n in NODES)
+    assert all(engine_start(n) != t for n, t in before.items())  # every engine restarted
+    # One at a time: each engine started only once the one before was back (seconds apart, never together).
+    assert all(b - a >= 1.0 for a, b in zip(starts, starts[1:])), starts
+    assert len(looks) > 10 and all(looks), looks
+    assert all(n["Status"] == "Ready" for n in node_ls().values())
+
+
+def engine_start(node):
+    """When the node's engine last started (the host's monotonic clock, shared by the node containers), in seconds."""
+    rc, out = sh(node, "systemctl show docker.service --property=ExecMainStartTimestampMonotonic --value")
+    assert rc == 0, out
+    return int(out) / 1e6
 
 
 def test_losing_a_manager_keeps_a_leader_and_scheduling(lab):
