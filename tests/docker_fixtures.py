@@ -12,10 +12,11 @@ def lab_images():
     return result
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def make_lab(lab_images, tmp_path_factory):
-    """Creates labs through lab_up.yml, the same code users run; removes them at the end."""
-    made = []
+    """Creates labs through lab_up.yml, the same code users run; removes them when the test module ends,
+    so later modules (the VMs above all) do not share the machine with idle labs."""
+    made = {}  # lab name -> its lab_down variables (a lab grown by a second call is removed once)
 
     def make(name, subnet, nodes, **extravars):
         inventory = tmp_path_factory.mktemp(name) / "hosts.yml"
@@ -23,10 +24,10 @@ def make_lab(lab_images, tmp_path_factory):
         result = run_playbook(
             "lab_up", extravars={**common, **extravars, "lab_nodes_subnet": subnet, "lab_nodes_nodes": nodes}
         )
-        made.append(common)
+        made[name] = common
         assert result.ok, result.failures or result.error
         return inventory
 
     yield make
-    for common in made:
+    for common in made.values():
         run_playbook("lab_down", extravars=common)
