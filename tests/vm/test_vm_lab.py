@@ -22,6 +22,8 @@ pytestmark = pytest.mark.vm
 LAB = "it-vm"
 SUBNET = "192.168.98.0/24"
 NODES = [{"name": "manager1", "role": "manager"}, {"name": "worker1", "role": "worker"}]
+LAB_VARS = {"lab_nodes_subnet": "172.30.40.0/24", "lab_nodes_nodes": NODES, "lab_nodes_driver": "vm",
+            "lab_nodes_vm_subnet": SUBNET, "lab_nodes_memory": "768m"}
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 # One task, pinned to the manager: the worker answers only through the routing mesh.
 MESH = {
@@ -67,7 +69,7 @@ def failure_text(result):
 
 @pytest.fixture(scope="module")
 def inventory(make_lab):
-    return make_lab(LAB, "172.30.40.0/24", NODES, lab_nodes_driver="vm", lab_nodes_vm_subnet=SUBNET, lab_nodes_memory="768m")
+    return make_lab(LAB, LAB_VARS["lab_nodes_subnet"], NODES, **LAB_VARS)
 
 
 def test_lab_up_boots_vms_reached_over_ssh_with_checked_host_keys(inventory):
@@ -91,11 +93,7 @@ def test_lab_up_boots_vms_reached_over_ssh_with_checked_host_keys(inventory):
 
 
 def test_second_lab_up_changes_nothing(inventory):
-    result = run_playbook(
-        "lab_up",
-        extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory), "lab_nodes_subnet": "172.30.40.0/24",
-                   "lab_nodes_nodes": NODES, "lab_nodes_driver": "vm", "lab_nodes_vm_subnet": SUBNET, "lab_nodes_memory": "768m"},
-    )
+    result = run_playbook("lab_up", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory), **LAB_VARS})
     assert result.ok, result.failures or result.error
     assert result.changed == 0
 
@@ -169,11 +167,7 @@ def test_a_killed_vm_is_named_and_the_service_keeps_running(inventory):
 
 
 def test_lab_up_starts_a_stopped_vm_with_its_disk(inventory):
-    result = run_playbook(
-        "lab_up",
-        extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory), "lab_nodes_subnet": "172.30.40.0/24",
-                   "lab_nodes_nodes": NODES, "lab_nodes_driver": "vm", "lab_nodes_vm_subnet": SUBNET, "lab_nodes_memory": "768m"},
-    )
+    result = run_playbook("lab_up", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory), **LAB_VARS})
     assert result.ok, result.failures or result.error
     check = verify_until(inventory, passed, within=240)  # the same node, back in the swarm: its disk was kept
     assert check.ok, check.failures or check.error
