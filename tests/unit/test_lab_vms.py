@@ -1,16 +1,13 @@
 """The vm driver's plan (lab_nodes' lab_vms and lab_vm_args filters): addresses, taps, sizes, identity."""
 
-import importlib.util
-
 import pytest
+
+from tests.conftest import load_plugin
 
 
 @pytest.fixture(scope="module")
 def plan(root):
-    spec = importlib.util.spec_from_file_location("lab_vms_filters", root / "roles/lab_nodes/filter_plugins/lab_vms.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_plugin(root / "roles/lab_nodes/filter_plugins/lab_vms.py", "lab_vms_filters")
 
 
 WALKTHROUGH = [

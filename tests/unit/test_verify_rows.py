@@ -1,16 +1,13 @@
 """The verify role's check rows, from Docker API objects shaped as docker_swarm_info returns them."""
 
-import importlib.util
-
 import pytest
+
+from tests.conftest import load_plugin
 
 
 @pytest.fixture(scope="module")
 def verify(root):
-    spec = importlib.util.spec_from_file_location("verify_filters", root / "roles/verify/filter_plugins/verify.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_plugin(root / "roles/verify/filter_plugins/verify.py", "verify_filters")
 
 
 def node(ident, name, addr, availability="active", state="ready", manager=None):

@@ -2,7 +2,7 @@
 nginx exercise through the routing mesh on every VM, update, rollback, drain (the drained VM still answers),
 httpd with 5 replicas saying "It works!" on every VM, prune, `lab down`.
 
-Marked slow: about 25 minutes under TCG on 2 cores, beyond CI's budget beside the rest of the suite
+Marked slow: 21.5 minutes measured under TCG on 2 cores, beyond CI's budget beside the rest of the suite
 (tests/vm/test_vm_lab.py runs there). Run it with `scripts/test -m slow tests/vm/test_vm_walkthrough.py`."""
 
 import json
