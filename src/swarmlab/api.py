@@ -129,21 +129,26 @@ def lab_up(
     memory: str = "",
     *,
     driver: str = "container",
+    ready: bool = False,
     verbose: bool = False,
     on_event: EventHandler | None = None,
 ) -> RunResult:
+    """`ready`: nodes start from the ready-made image, the engine installed once by the docker_engine role."""
     if template and template not in TEMPLATES:
         raise LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
     if managers < 1 or workers < 0:
         raise LabError(f"a lab needs at least 1 manager and 0 or more workers (got {managers} and {workers})")
     if driver not in DRIVERS:
         raise LabError(f"unknown driver {driver!r}; choose one of {', '.join(DRIVERS)}")
+    if ready and driver != "container":
+        raise LabError("a ready-made lab is made of containers; leave out --ready for VMs, or --driver vm for a ready lab")
     lab.engine()
     extravars: dict[str, Any] = {
         "lab_nodes_managers": managers,
         "lab_nodes_workers": workers,
         "lab_nodes_template": template,
         "lab_nodes_driver": driver,
+        "lab_nodes_ready": ready,
     }
     if memory:
         extravars["lab_nodes_memory"] = memory

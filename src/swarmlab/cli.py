@@ -35,6 +35,10 @@ Driver = Annotated[
     DriverName,
     typer.Option(help="What makes a node: container (its own engine in a container) or vm (a qemu VM over SSH; root, qemu)."),
 ]
+Ready = Annotated[
+    bool,
+    typer.Option(help="Nodes start with the engine installed (the docker_engine role ran once into their image); the role only checks it."),
+]
 T = TypeVar("T")
 
 
@@ -103,10 +107,11 @@ def lab_up(
     template: Annotated[str, typer.Option(help=f"A ready-made lab: {', '.join(api.TEMPLATES)}.")] = "",
     memory: Annotated[str, typer.Option(help="Memory limit of each node, e.g. 512m (VMs: 1g unless set).")] = "",
     driver: Driver = DriverName.container,
+    ready: Ready = False,
     verbose: Verbose = False,
 ) -> None:
     """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml (and, for containers, hosts-ssh.yml)."""
-    _step("lab nodes", verbose, api.lab_up, managers, workers, template, memory, driver=driver.value)
+    _step("lab nodes", verbose, api.lab_up, managers, workers, template, memory, driver=driver.value, ready=ready)
     console.print(_nodes_table(lab.nodes()))
 
 
@@ -249,9 +254,9 @@ def check(exercise: Exercise = "nginx", as_json: Json = False, inventory: Invent
 
 
 @app.command()
-def up(driver: Driver = DriverName.container, verbose: Verbose = False) -> None:
+def up(driver: Driver = DriverName.container, ready: Ready = False, verbose: Verbose = False) -> None:
     """From nothing to a checked 3-node lab: engines, a swarm, the walkthrough's 3-replica nginx on port 85."""
-    _step("lab nodes", verbose, api.lab_up, 1, 2, driver=driver.value)
+    _step("lab nodes", verbose, api.lab_up, 1, 2, driver=driver.value, ready=ready)
     _step("Docker engines and swarm", verbose, api.provision)
     _step("services (nginx)", verbose, api.deploy, "nginx")
     report = _step("checks", verbose, api.check, "nginx")

@@ -35,7 +35,7 @@ def grow(make_lab):
     """Adds nodes to the lab (lab up with the longer list), then runs site.yml limited to the new ones."""
 
     def add(nodes, limit):
-        inventory = make_lab(LAB, SUBNET, nodes)
+        inventory = make_lab(LAB, SUBNET, nodes, lab_nodes_ready=True)
         return run_playbook("site", inventory, limit=limit)
 
     return add

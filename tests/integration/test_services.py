@@ -64,10 +64,23 @@ def verify(lab, extravars):
 
 @pytest.fixture(scope="module")
 def lab(make_lab, root):
-    inventory = make_lab(LAB, "172.30.23.0/24", NODES)
+    # Engine installation is not what these tests check: the nodes start from the ready-made image.
+    inventory = make_lab(LAB, "172.30.23.0/24", NODES, lab_nodes_ready=True)
     result = run_playbook("site", inventory)
     assert result.ok, result.failures or result.error
     return inventory
+
+
+def test_ready_nodes_have_the_engine_and_their_own_identity(lab):
+    """The ready-made image holds what the docker_engine role installed, and nothing one node must not share."""
+    installs = [
+        e for e in EVENTS
+        if e.get("event") == "runner_on_ok" and "Install the engine packages" in e["event_data"].get("task", "")
+    ]
+    assert sorted(e["event_data"]["host"] for e in installs) == ["manager1", "worker1", "worker2"]
+    assert not any(e["event_data"]["res"].get("changed") for e in installs)
+    identities = {sh(n, "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub")[1] for n in ("manager1", "worker1", "worker2")}
+    assert len(identities) == 3
 
 
 @pytest.fixture(scope="module")
