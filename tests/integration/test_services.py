@@ -73,12 +73,10 @@ def lab(make_lab, root):
 
 def test_ready_nodes_have_the_engine_and_their_own_identity(lab):
     """The ready-made image holds what the docker_engine role installed, and nothing one node must not share."""
-    installs = [
-        e for e in EVENTS
-        if e.get("event") == "runner_on_ok" and "Install the engine packages" in e["event_data"].get("task", "")
-    ]
-    assert sorted(e["event_data"]["host"] for e in installs) == ["manager1", "worker1", "worker2"]
-    assert not any(e["event_data"]["res"].get("changed") for e in installs)
+    for task in ("Install the engine packages", "Write /etc/docker/daemon.json"):
+        runs = [e for e in EVENTS if e.get("event") == "runner_on_ok" and task in e["event_data"].get("task", "")]
+        assert sorted(e["event_data"]["host"] for e in runs) == ["manager1", "worker1", "worker2"], task
+        assert not any(e["event_data"]["res"].get("changed") for e in runs), task
     identities = {sh(n, "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub")[1] for n in ("manager1", "worker1", "worker2")}
     assert len(identities) == 3
 
