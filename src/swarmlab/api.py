@@ -63,8 +63,9 @@ def _run(
     on_event: EventHandler | None,
     hosts: int | None = None,
     limit: str | None = None,
+    check: bool = False,
 ) -> RunResult:
-    result = run_playbook(playbook, inventory, extravars, limit=limit, hosts=hosts, verbose=verbose, on_event=on_event)
+    result = run_playbook(playbook, inventory, extravars, limit=limit, hosts=hosts, check=check, verbose=verbose, on_event=on_event)
     if not result.ok:
         raise PlaybookError(result)
     return result
@@ -162,9 +163,15 @@ def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> 
 
 
 def provision(
-    inventory_path: Path | None = None, *, limit: str | None = None, verbose: bool = False, on_event: EventHandler | None = None
+    inventory_path: Path | None = None,
+    *,
+    limit: str | None = None,
+    check: bool = False,
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
 ) -> RunResult:
-    """Engines and swarm; `limit` (Ansible's --limit) provisions only those hosts, e.g. a node joining a running swarm."""
+    """Engines and swarm; `limit` (Ansible's --limit) provisions only those hosts, e.g. a node joining a running swarm;
+    `check` (--check --diff) reports what would change and changes nothing."""
     path = inventory(inventory_path)
     if limit is not None:
         known = nodes_of(path)
@@ -172,7 +179,7 @@ def provision(
         unknown = [h for h in wanted if h not in known]
         if not wanted or unknown:
             raise LabError(f"--limit names no node of the inventory: {', '.join(unknown) or repr(limit)}; its nodes: {', '.join(known)}")
-    return _run("site", path, {}, verbose, on_event, limit=limit)
+    return _run("site", path, {}, verbose, on_event, limit=limit, check=check)
 
 
 def _with_overrides(specs: dict[str, Any], replicas: int | None, timeout: int | None) -> dict[str, Any]:

@@ -148,10 +148,17 @@ def lab_ls(as_json: Json = False) -> None:
 def provision(
     inventory: Inventory = None,
     limit: Annotated[str | None, typer.Option("--limit", "-l", help="Only these nodes (comma-separated), e.g. one joining a running swarm.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Show what would change (Ansible's --check --diff with -v); change nothing.")] = False,
     verbose: Verbose = False,
 ) -> None:
     """Install Docker Engine on every machine of the inventory and form the swarm."""
-    _step("Docker engines and swarm", verbose, api.provision, inventory, limit=limit)
+    title = "Docker engines and swarm" + (" (check mode: nothing changed)" if check else "")
+    result = _step(title, verbose, api.provision, inventory, limit=limit, check=check)
+    if check:
+        table = Table("NODE", "WOULD CHANGE", title="check mode")
+        for host, task in result.changes:
+            table.add_row(host, task)
+        console.print(table if result.changes else "nothing would change")
 
 
 @app.command()

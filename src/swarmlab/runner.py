@@ -56,6 +56,7 @@ class RunResult:
     duration: float = 0.0
     error: str = ""  # Ansible's own error when it stopped before any task (syntax, inventory)
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # set_fact results per host (reports)
+    changes: list[tuple[str, str]] = field(default_factory=list)  # (host, task) of every change, in order
 
     @property
     def ok(self) -> bool:
@@ -179,17 +180,20 @@ def run_playbook(
     *,
     limit: str | None = None,
     hosts: int | None = None,
+    check: bool = False,
     verbose: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunResult:
     """Run one playbook and return what happened; never raises for a failed play.
 
     hosts: how many hosts the play reaches, where the inventory does not say (nodes a play adds itself).
+    check: Ansible's check mode with diffs (--check --diff): report what would change, change nothing.
     """
     book = Path(playbook) if Path(playbook).is_absolute() else paths.playbook(str(playbook))
     failures: list[TaskFailure] = []
     final: dict[str, Any] = {}
     facts: dict[str, dict[str, Any]] = {}
+    changes: list[tuple[str, str]] = []
 
     def handler(event: dict[str, Any]) -> bool:
         data = event.get("event_data", {})
@@ -205,6 +209,8 @@ def run_playbook(
             )
         elif kind == "runner_on_ok":
             res = data.get("res", {})
+            if res.get("changed"):
+                changes.append((data.get("host", "?"), data.get("task", "?")))
             # no_log results arrive censored, without their facts.
             if isinstance(res.get("ansible_facts"), dict) and not res.get("censored"):
                 facts.setdefault(data.get("host", "?"), {}).update(res["ansible_facts"])
@@ -225,6 +231,7 @@ def run_playbook(
             inventory=str(inventory) if inventory else None,
             extravars=dict(extravars or {}),
             limit=limit,
+            cmdline="--check --diff" if check else None,
             forks=forks_for(hosts, inventory),
             envvars=env,
             quiet=not verbose,
@@ -247,4 +254,5 @@ def run_playbook(
         duration=time.monotonic() - started,
         error=error,
         facts=facts,
+        changes=changes,
     )

@@ -43,6 +43,14 @@ def official(mirror, fingerprint):
     }
 
 
+def test_check_mode_before_the_repository_is_added_changes_nothing(mirror):
+    result = run_playbook("docker", mirror["inventory"], official(mirror, mirror["fingerprint"]), limit="good", check=True)
+    assert result.ok, result.failures or result.error
+    assert ("good", "Add Docker's repository") in [(h, t) for h, t in result.changes]
+    rc, out = node_exec("good", "ls /etc/apt/keyrings /etc/apt/sources.list.d; ls /tmp; dpkg -s docker.io")
+    assert rc != 0 and "docker" not in out.replace("docker.io", ""), out
+
+
 def test_installs_from_the_signed_repository(mirror):
     # Spaced, lower-case fingerprint: the form people paste.
     fpr = " ".join(mirror["fingerprint"][i : i + 4] for i in range(0, 40, 4)).lower()
@@ -57,6 +65,8 @@ def test_installs_from_the_signed_repository(mirror):
     assert rc == 0 and mirror["url"] + " bookworm/stable" in policy
     rc, sources = node_exec("good", "cat /etc/apt/sources.list.d/docker.sources")
     assert f"URIs: {mirror['url']}" in sources and "Signed-By: /etc/apt/keyrings/docker.asc" in sources
+    # The key was checked in a scratch file, not left beside the keyring.
+    assert node_exec("good", "ls /etc/apt/keyrings")[1].split() == ["docker.asc"]
     rc, version = node_exec("good", "docker info --format '{{.ServerVersion}}'")
     assert rc == 0 and version.strip()
 
