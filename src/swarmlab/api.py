@@ -91,20 +91,29 @@ def _hosts(groups: dict[str, Any], group: str) -> list[str]:
     return hosts
 
 
+def _swarm_groups(groups: dict[str, Any]) -> tuple[str, str]:
+    """The inventory's names of the swarm's groups, as the roles read them (swarm_managers_group, swarm_workers_group)."""
+    hostvars = next(iter(groups.get("_meta", {}).get("hostvars", {}).values()), {})
+    return hostvars.get("swarm_managers_group", "managers"), hostvars.get("swarm_workers_group", "workers")
+
+
 def inventory(given: Path | None = None) -> Path:
     """The inventory to use: the given one (checked: it must have managers) or the lab's."""
     if given is None:
         return lab.inventory()
     if not given.exists():
         raise LabError(f"inventory {given} does not exist")
-    if not _hosts(_groups(given), "managers"):
-        raise LabError(f"inventory {given} has no host in the group 'managers'; the swarm needs at least one manager")
+    groups = _groups(given)
+    managers, _ = _swarm_groups(groups)
+    if not _hosts(groups, managers):
+        raise LabError(f"inventory {given} has no host in the group '{managers}'; the swarm needs at least one manager")
     return given
 
 
 def nodes_of(path: Path) -> list[str]:
     groups = _groups(path)
-    return sorted(set(_hosts(groups, "managers") + _hosts(groups, "workers")))
+    managers, workers = _swarm_groups(groups)
+    return sorted(set(_hosts(groups, managers) + _hosts(groups, workers)))
 
 
 def exercise(name: str) -> dict[str, Any]:

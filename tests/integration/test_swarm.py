@@ -11,6 +11,7 @@ import docker
 import pytest
 import yaml
 
+from swarmlab import api
 from swarmlab.runner import run_playbook
 
 pytestmark = pytest.mark.docker
@@ -118,6 +119,44 @@ def test_decommission_and_rejoin(lab, tmp_path):
     assert node_ls()["worker2"]["Status"] == "Ready"
 
 
+def test_groups_named_otherwise_and_a_decommissioned_first_manager(lab, tmp_path):
+    """A fleet whose groups have its own names, and whose first-listed manager leaves: deploy, check and status
+    go through the next manager; site.yml then brings the first one back, joined, not as a second swarm."""
+    inv = yaml.safe_load(lab.read_text())
+    groups = inv["all"]["children"]
+    inv["all"]["children"] = {"swarm_managers": groups["managers"], "swarm_workers": groups["workers"]}
+    inv["all"]["vars"].update(swarm_managers_group="swarm_managers", swarm_workers_group="swarm_workers")
+    renamed = tmp_path / "renamed.yml"
+    renamed.write_text(yaml.safe_dump(inv))
+    assert api.nodes_of(renamed) == ["manager1", "manager2", "manager3", "worker1", "worker2"]
+    again = play("site", renamed)
+    assert again.ok and again.changed == 0, again.failures or again.stats
+    api.deploy("nginx", renamed)
+    assert api.check("nginx", renamed).ok
+
+    inv["all"]["children"]["swarm_managers"]["hosts"]["manager1"]["swarm_node_state"] = "absent"
+    marked = tmp_path / "marked.yml"
+    marked.write_text(yaml.safe_dump(inv))
+    try:
+        result = play("swarm", marked)
+        assert result.ok, result.failures
+        assert "manager1" not in node_ls("manager2")
+        status = api.status(marked)
+        assert sorted(n["name"] for n in status.nodes) == ["manager2", "manager3", "worker1", "worker2"]
+        assert api.deploy("nginx", marked, replicas=4).changed > 0
+        assert api.deploy("nginx", marked).changed > 0
+        report = api.check("nginx", marked)
+        assert report.ok, [c for c in report.checks if not c.ok]
+        assert {c.target for c in report.checks if c.check == "http"} == {f"WEB:85 on {n}" for n in ("manager2", "manager3", "worker1", "worker2")}
+    finally:
+        result = play("site", renamed)
+        sh("manager2", "docker service rm WEB WEB-proxy")
+    assert result.ok, result.failures
+    nodes = node_ls("manager1")
+    assert nodes["manager1"]["ManagerStatus"] in ("Reachable", "Leader") and len(nodes) == 5
+    assert sh("manager1", "docker info --format '{{.Swarm.Cluster.ID}}'")[1] == sh("manager2", "docker info --format '{{.Swarm.Cluster.ID}}'")[1]
+
+
 def test_no_join_token_in_any_output(lab):
     tokens = [sh("manager1", f"docker swarm join-token -q {kind}")[1].strip() for kind in ("worker", "manager")]
     assert all(t.startswith("SWMTKN-") for t in tokens)
@@ -176,6 +215,10 @@ def test_losing_a_manager_keeps_a_leader_and_scheduling(lab):
             leader = next((line.split()[0] for line in out.splitlines() if rc == 0 and line.endswith("Leader")), None)
             time.sleep(1)
         assert leader in ("manager2", "manager3")
+        # The playbooks act through the first manager that answers, not the first listed.
+        status = api.status(lab)
+        assert [h for h, facts in status.result.facts.items() if "verify_status" in facts] == ["manager2"]
+        assert len(status.nodes) == 5
 
         # No registry: a tiny image from the node's own /bin/sleep and its libraries.
         rc, out = sh(
