@@ -197,11 +197,15 @@ def _with_overrides(specs: dict[str, Any], replicas: int | None, timeout: int | 
         if replicas < 0:
             raise LabError(f"replicas must be 0 or more (got {replicas})")
         out["swarm_services_specs"] = [{**s, "replicas": replicas} for s in specs["swarm_services_specs"]]
-    if timeout is not None:
-        if timeout < 1:
-            raise LabError(f"the timeout must be at least 1 second (got {timeout})")
-        out["swarm_services_converge_timeout"] = timeout
-    return out
+    return {**out, **_timeout(timeout)}
+
+
+def _timeout(timeout: int | None) -> dict[str, Any]:
+    if timeout is None:
+        return {}
+    if timeout < 1:
+        raise LabError(f"the timeout must be at least 1 second (got {timeout})")
+    return {"swarm_services_converge_timeout": timeout}
 
 
 def deploy(
@@ -217,21 +221,39 @@ def deploy(
     return _run("services", inventory(inventory_path), extravars, verbose, on_event)
 
 
+
+
 def update(
     service: str,
     image: str,
-    name: str = "nginx",
     inventory_path: Path | None = None,
     *,
     timeout: int | None = None,
     verbose: bool = False,
     on_event: EventHandler | None = None,
 ) -> RunResult:
-    specs = exercise(name)
-    if service not in [s.get("name") for s in specs["swarm_services_specs"]]:
-        raise LabError(f"no service {service!r} in {name}")
-    extravars = {**_with_overrides(specs, None, timeout), "service": service, "image": image}
+    """`docker service update --image`: only the image of the service as it runs changes, whatever made it."""
+    extravars = {"service": service, "image": image, **_timeout(timeout)}
     return _run("update", inventory(inventory_path), extravars, verbose, on_event)
+
+
+def scale(
+    service: str,
+    replicas: int,
+    inventory_path: Path | None = None,
+    *,
+    timeout: int | None = None,
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
+) -> RunResult:
+    """`docker service scale SERVICE=N`: only the replicas of the service as it runs change."""
+    extravars = {"service": service, "replicas": replicas, **_timeout(timeout)}
+    return _run("scale", inventory(inventory_path), extravars, verbose, on_event)
+
+
+def remove(service: str, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
+    """`docker service rm`, with the proxy swarmlab put in front of the service."""
+    return _run("rm", inventory(inventory_path), {"service": service}, verbose, on_event)
 
 
 def rollback(service: str, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:

@@ -173,21 +173,41 @@ def deploy(
     _step(f"services ({exercise})", verbose, api.deploy, exercise, inventory, replicas=replicas, timeout=timeout)
 
 
+Service = Annotated[str, typer.Argument(help="The service, as `swarmlab status` lists it.")]
+
+
 @app.command()
 def update(
-    service: str,
+    service: Service,
     image: Annotated[str, typer.Option(help="The new image.")],
-    exercise: Annotated[str, typer.Option(help="The exercise or spec file the service comes from.")] = "nginx",
     timeout: Timeout = None,
     inventory: Inventory = None,
     verbose: Verbose = False,
 ) -> None:
-    """Rolling update to a new image, waited for (docker service update --image)."""
-    _step(f"update {service}", verbose, api.update, service, image, exercise, inventory, timeout=timeout)
+    """Rolling update of the running service to a new image, waited for (docker service update --image)."""
+    _step(f"update {service}", verbose, api.update, service, image, inventory, timeout=timeout)
 
 
 @app.command()
-def rollback(service: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
+def scale(
+    service: Service,
+    replicas: Annotated[int, typer.Argument(min=0, help="Replicas wanted (0 or more).")],
+    timeout: Timeout = None,
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """Change the running service's replicas, waited for (docker service scale)."""
+    _step(f"scale {service} to {replicas}", verbose, api.scale, service, replicas, inventory, timeout=timeout)
+
+
+@app.command()
+def rm(service: Service, inventory: Inventory = None, verbose: Verbose = False) -> None:
+    """Remove a service and the proxy in front of it (docker service rm)."""
+    _step(f"remove {service}", verbose, api.remove, service, inventory)
+
+
+@app.command()
+def rollback(service: Service, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Back to the previous spec, waited for (docker service update --rollback)."""
     _step(f"rollback {service}", verbose, api.rollback, service, inventory)
 

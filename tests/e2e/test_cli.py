@@ -120,7 +120,7 @@ def test_errors_users_cause_are_one_clear_line(lab, tmp_path):
     one_line_error(swarmlab("lab", "shell", "escravo9"), "no lab node 'escravo9'")
     one_line_error(swarmlab("drain", "escravo9"), "no node 'escravo9' in the inventory", "manager1, worker1, worker2")
     one_line_error(swarmlab("rollback", "NOPE"), "No service NOPE in this swarm")
-    one_line_error(swarmlab("update", "NOPE", "--image", "x"), "no service 'NOPE' in nginx")
+    one_line_error(swarmlab("update", "NOPE", "--image", "x"), "No service NOPE in this swarm")
     one_line_error(swarmlab("deploy", "nosuch"), "no exercise 'nosuch'")
 
     bad = tmp_path / "bad.yml"

@@ -82,7 +82,7 @@ def test_walkthrough_on_ubuntu(ubuntu):
     assert [image for _, image in ubuntu.running("WEB")] == ["swarmlab/nginx:1.12.1"] * 3
     assert all("swarmlab nginx 1.12.1" in page for page in ubuntu.pages(85).values())
 
-    api.update("WEB", "swarmlab/nginx:1.13.5", "nginx", inv)
+    api.update("WEB", "swarmlab/nginx:1.13.5", inv)
     assert all("swarmlab nginx 1.13.5" in page for page in ubuntu.pages(85).values())
     api.rollback("WEB", inv)
     assert [image for _, image in ubuntu.running("WEB")] == ["swarmlab/nginx:1.12.1"] * 3

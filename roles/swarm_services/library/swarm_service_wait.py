@@ -1,0 +1,190 @@
+#!/usr/bin/python
+"""Waits for a swarm service to converge, and ends as soon as Swarm decides it will not."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarm_service_wait
+short_description: Wait until a swarm service converges, or fail with Swarm's own verdict
+description:
+  - Reads the service and its tasks from the manager's engine once a second (one inspect, one task list).
+  - Converged means every wanted replica runs the wanted image, no other task is meant to run, and an update or
+    rollback Swarm started after I(since) is over.
+  - Fails at once when Swarm paused the update or rollback, when an update ended in Swarm's rollback (the message
+    names the tasks' errors and where the service stands), and when tasks keep being rejected for a reason retrying
+    does not cure (no such image, no suitable node, a port in use) with no replica coming up for I(grace) seconds.
+  - Reads only: its result carries no swarm secret, so it needs no no_log.
+options:
+  name: {description: The service., type: str, required: true}
+  image: {description: Image every task must run; the service's own spec when unset., type: str}
+  replicas: {description: Tasks that must run; the spec's replicas when unset (global services, every node's task)., type: int}
+  since:
+    description:
+      - The service's UpdatedAt before the change waited for: UpdateStatus and task errors from before it are ignored.
+      - Unset when nothing was changed: then only the service's state is judged (a paused update fails, a rollback that
+        completed earlier does not).
+    type: str
+  operation:
+    description: What was done, for the messages; after a rollback, Swarm's rollback_completed is success.
+    type: str
+    choices: [deploy, update, scale, rollback]
+    default: update
+  timeout: {description: Seconds to wait at most., type: int, default: 180}
+  grace: {description: Seconds tasks may keep failing for good with no replica coming up., type: int, default: 10}
+"""
+
+import re
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+try:
+    import docker
+except ImportError:  # reported by main()
+    docker = None
+
+# Task errors that retrying on the same nodes does not cure.
+PERMANENT = re.compile(r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown", re.I)
+
+
+def stamp(value: str | None) -> datetime | None:
+    """Docker's RFC 3339 times have nanoseconds; datetime takes microseconds."""
+    if not value:
+        return None
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", value)
+    if not m:
+        return None
+    frac = (m.group(2) or ".0")[:7]
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return datetime.fromisoformat(m.group(1) + frac + zone)
+
+
+def image_of(spec: dict[str, Any]) -> str:
+    return re.sub(r"@.*$", "", spec.get("ContainerSpec", {}).get("Image", ""))
+
+
+def judge(
+    service: dict[str, Any],
+    tasks: list[dict[str, Any]],
+    nodes: dict[str, str],
+    *,
+    image: str | None,
+    replicas: int | None,
+    since: str | None,
+    operation: str,
+    stalled: float,
+    grace: float,
+) -> dict[str, Any]:
+    """One look at the service: done (converged), failed (Swarm decided), or neither (keep waiting)."""
+    name = service["Spec"]["Name"]
+    spec_image = image_of(service["Spec"].get("TaskTemplate", {}))
+    mode = service["Spec"].get("Mode", {})
+    active = [t for t in tasks if t.get("DesiredState") == "running"]
+    want_image = image or spec_image
+    want = replicas if replicas is not None else mode.get("Replicated", {}).get("Replicas", len(active))
+    running = [t for t in active if t.get("Status", {}).get("State") == "running"]
+    on_image = [t for t in running if image_of(t.get("Spec", {})) == want_image]
+
+    after = stamp(since)
+    status = service.get("UpdateStatus") or {}
+    started = stamp(status.get("StartedAt"))
+    state = status.get("State") if status and (after is None or (started is not None and started > after)) else None
+
+    errors: dict[str, list[str]] = {}
+    for t in tasks:
+        err = t.get("Status", {}).get("Err")
+        created = stamp(t.get("CreatedAt"))
+        if err and (after is None or (created is not None and created > after)):
+            where = nodes.get(t.get("NodeID", ""), "not scheduled")
+            errors.setdefault(err, [])
+            if where not in errors[err]:
+                errors[err].append(where)
+    told = "; ".join(f"{err} ({', '.join(sorted(where))})" for err, where in errors.items())
+    counts = Counter(image_of(t.get("Spec", {})) for t in running)
+    standing = ", ".join(f"{n} running {img}" for img, n in sorted(counts.items())) or "no task running"
+    look = {"running": len(on_image), "replicas": want, "image": want_image, "update_state": state or "", "errors": told}
+
+    def failed(msg: str) -> dict[str, Any]:
+        return {**look, "failed": True, "done": True, "msg": msg}
+
+    if state in ("paused", "rollback_paused"):
+        what = "rollback" if state == "rollback_paused" else operation
+        reason = told or status.get("Message", "")
+        hint = f" Run `swarmlab rollback {name}` to go back." if state == "paused" else ""
+        return failed(f"{what} of {name} paused by Swarm: {reason}; now {standing} (of {want} wanted).{hint}")
+    # Without a change to judge, a finished rollback is where the service stands, not a verdict.
+    if operation != "rollback" and state == "rollback_completed" and after is not None:
+        back = len([t for t in running if image_of(t.get("Spec", {})) == spec_image])
+        want_back = mode.get("Replicated", {}).get("Replicas", len(active))
+        return failed(f"{operation} of {name} failed: {told or status.get('Message', '')}; Swarm rolled back to {spec_image}, {back}/{want_back} running")
+    settling = state in ("updating", "rollback_started")
+    if not settling and len(on_image) == want and len(active) == want:
+        return {**look, "failed": False, "done": True, "msg": f"{name}: {want}/{want} running {want_image}"}
+    permanent = [err for err in errors if PERMANENT.search(err)]
+    if permanent and stalled >= grace and state != "rollback_started":
+        return failed(f"{operation} of {name} failed: {told}; now {standing} (of {want} wanted {want_image})")
+    return {**look, "failed": False, "done": False, "msg": ""}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            image=dict(type="str"),
+            replicas=dict(type="int"),
+            since=dict(type="str"),
+            operation=dict(type="str", choices=["deploy", "update", "scale", "rollback"], default="update"),
+            timeout=dict(type="int", default=180),
+            grace=dict(type="int", default=10),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if docker is None:
+        module.fail_json(msg="the Docker SDK for Python is missing on this node (python3-docker)")
+    if module.check_mode:
+        module.exit_json(changed=False, msg="check mode: nothing to wait for")
+    client = docker.APIClient(base_url="unix://var/run/docker.sock", version="auto")
+    start = time.monotonic()
+    best, rose = -1, start
+    look: dict[str, Any] = {}
+    while True:
+        try:
+            service = client.inspect_service(p["name"])
+            tasks = client.tasks(filters={"service": p["name"]})
+            nodes = {n["ID"]: n["Description"]["Hostname"] for n in client.nodes()}
+        except docker.errors.NotFound:
+            module.fail_json(msg=f"no service {p['name']} in this swarm")
+        except docker.errors.APIError as exc:
+            module.fail_json(msg=f"cannot read {p['name']} from this manager: {exc.explanation or exc}")
+        now = time.monotonic()
+        look = judge(
+            service, tasks, nodes,
+            image=p["image"], replicas=p["replicas"], since=p["since"], operation=p["operation"],
+            stalled=now - rose, grace=p["grace"],
+        )  # fmt: skip
+        if look["running"] > best:
+            best, rose = look["running"], now
+        if look["done"]:
+            result = {k: v for k, v in look.items() if k not in ("done", "failed")}
+            if look["failed"]:
+                module.fail_json(**result)
+            module.exit_json(changed=False, **result)
+        if now - start >= p["timeout"]:
+            break
+        time.sleep(1)
+    module.fail_json(
+        msg=(
+            f"{p['name']} did not converge within {p['timeout']} s: {look['running']} of {look['replicas']} replicas running "
+            f"{look['image']}{' (Swarm: ' + look['update_state'] + ')' if look['update_state'] else ''}. "
+            f"{look['errors'] or 'No task reported an error.'}"
+        ),
+        **{k: v for k, v in look.items() if k not in ("done", "failed", "msg")},
+    )
+
+
+if __name__ == "__main__":
+    main()
