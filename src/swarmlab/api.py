@@ -124,7 +124,9 @@ def exercise(name: str) -> dict[str, Any]:
     if not path.is_file():
         raise LabError(f"no exercise {name!r} and no such spec file; exercises: {', '.join(EXERCISES)}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise LabError(f"{path} is not UTF-8 text; save the spec file as UTF-8") from None
     except yaml.YAMLError as exc:
         raise LabError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict) or not isinstance(data.get("swarm_services_specs"), list):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import os
 import re
 import shutil
@@ -134,14 +135,16 @@ def _env() -> dict[str, str]:
 
 def read_inventory(inventory: str | Path) -> dict[str, Any]:
     """The inventory as `ansible-inventory --list` reads it (groups with hosts/children, _meta)."""
-    env = _env()
+    # An inventory source Ansible cannot parse is an error, not an empty inventory.
+    env = {**_env(), "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True"}
     # ansible-runner looks ansible-inventory up on this process's PATH.
     os.environ["PATH"] = env["PATH"]
     out, err = ansible_runner.get_inventory(
         action="list", inventories=[str(inventory)], response_format="json", quiet=True, envvars=env
     )
     if not isinstance(out, dict):
-        raise ValueError(" ".join(str(err or out).split()))
+        text = re.sub(r"\[(WARNING|ERROR)\]: ", "", " ".join(str(err or out).split()))
+        raise ValueError(text.split(" <<< caused by")[0])
     return out
 
 
@@ -203,7 +206,11 @@ def run_playbook(
                 TaskFailure(
                     host=data.get("host", "?"),
                     task=data.get("task", "?"),
-                    message=_message(data.get("res", {})),
+                    message=_message(data.get("res", {}))
+                    if not (kind == "runner_on_unreachable" and data.get("res", {}).get("censored"))
+                    # no_log hides the reason, which is not a secret: say what is known and how to find out.
+                    else "became unreachable during a task whose output is hidden (it handles secrets); "
+                    f"check that it is up and reachable: ansible -i INVENTORY -m ping {data.get('host', '?')}",
                     unreachable=kind == "runner_on_unreachable",
                 )
             )
@@ -225,11 +232,15 @@ def run_playbook(
     private = tempfile.mkdtemp(prefix="swarmlab-run-")
     started = time.monotonic()
     try:
+        # ansible-runner reads env/extravars as a file (-e @file): a large spec never meets the command line's limit.
+        (Path(private) / "env").mkdir(mode=0o700)
+        vars_file = Path(private) / "env" / "extravars"
+        vars_file.touch(mode=0o600)
+        vars_file.write_text(json.dumps(dict(extravars or {})))
         r = ansible_runner.run(
             private_data_dir=private,
             playbook=str(book),
             inventory=str(inventory) if inventory else None,
-            extravars=dict(extravars or {}),
             limit=limit,
             cmdline="--check --diff" if check else None,
             forks=forks_for(hosts, inventory),

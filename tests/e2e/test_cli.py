@@ -91,6 +91,12 @@ def test_walkthrough_steps_through_the_cli(lab):
     assert r.returncode == 0, r.stderr
     assert all("swarmlab nginx 1.12.1" in p for p in pages(urls))
 
+    r = swarmlab("scale", "WEB", "5")
+    assert r.returncode == 0, r.stderr
+    web, tasks = running(status(), "WEB")
+    assert web["replicas"] == "5/5" and len(tasks) == 5
+    assert swarmlab("scale", "WEB", "3").returncode == 0
+
     r = swarmlab("drain", "worker2")
     assert r.returncode == 0, r.stderr
     _, tasks = running(status(), "WEB")
@@ -121,11 +127,16 @@ def test_errors_users_cause_are_one_clear_line(lab, tmp_path):
     one_line_error(swarmlab("drain", "escravo9"), "no node 'escravo9' in the inventory", "manager1, worker1, worker2")
     one_line_error(swarmlab("rollback", "NOPE"), "No service NOPE in this swarm")
     one_line_error(swarmlab("update", "NOPE", "--image", "x"), "No service NOPE in this swarm")
+    one_line_error(swarmlab("update", "WEB", "--image", "Bad Image"), '"Bad Image" is not an image reference Docker accepts')
+    one_line_error(swarmlab("rm", "NOPE"), "No service NOPE in this swarm")
+    one_line_error(swarmlab("scale", "NOPE", "2"), "No service NOPE in this swarm")
+    r = swarmlab("scale", "WEB", "-1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
     one_line_error(swarmlab("deploy", "nosuch"), "no exercise 'nosuch'")
 
     bad = tmp_path / "bad.yml"
     bad.write_text("swarm_services_specs:\n  - {name: BAD, image: swarmlab/nginx:1.12.1, replicas: -2}\n")
-    one_line_error(swarmlab("deploy", str(bad)), "Service BAD: replicas must be a whole number of 0 or more (got -2)")
+    one_line_error(swarmlab("deploy", str(bad)), 'Service BAD: replicas must be a whole number of 0 or more (got "-2")')
     r = swarmlab("deploy", "--replicas", "-1")
     assert r.returncode == 2 and "Traceback" not in r.stderr
 

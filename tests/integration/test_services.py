@@ -251,10 +251,20 @@ def test_scale_changes_the_replicas_only(lab):
         ("update", {"service": "WEB", "image": "nginx::1"}, '"nginx::1" is not an image reference'),
         ("update", {"service": "", "image": "nginx:1"}, "Name the service to act on"),
         ("scale", {"service": "NOPE", "replicas": 1}, "No service NOPE in this swarm"),
-        ("scale", {"service": "WEB", "replicas": -1}, 'Replicas must be a whole number of 0 or more (got "-1")'),
-        ("scale", {"service": "WEB", "replicas": "many"}, 'Replicas must be a whole number of 0 or more (got "many")'),
+        ("scale", {"service": "WEB", "replicas": -1}, 'WEB: replicas must be a whole number of 0 or more (got "-1")'),
+        ("scale", {"service": "WEB", "replicas": "many"}, 'WEB: replicas must be a whole number of 0 or more (got "many")'),
         ("scale", {"service": "WEB-proxy", "replicas": 2}, "WEB-proxy is a global service"),
         ("rm", {"service": "NOPE"}, "No service NOPE in this swarm"),
+        # A lab of 3 nodes holds 75 replicas (25 per node): more is refused before any task starts.
+        ("scale", {"service": "WEB", "replicas": 10000}, "WEB: 10000 replicas are more than this lab can hold (75: swarm_services_max_replicas"),
+        ("services", {"swarm_services_specs": [{"name": "HUGE", "image": "swarmlab/nginx:1.12.1", "replicas": 10000}]},
+         "Service HUGE: 10000 replicas are more than this lab can hold (75"),
+        # The first spec is good; the second's faults stop both, each named.
+        ("services", {"swarm_services_specs": [{"name": "FINE", "image": "swarmlab/nginx:1.12.1"},
+                                               {"name": "bad name", "image": "swarmlab/nginx:1.12.1", "ports": [{"published": 80, "target": 0}]}]},
+         "Service bad name: name must be a DNS label"),
+        ("services", {"swarm_services_specs": [{"name": "TAKEN", "image": "swarmlab/nginx:1.12.1", "ports": [{"published": 80, "target": 80}]}]},
+         "Service TAKEN: published port 80 is already taken by the service WEB-proxy"),
         ("rollback", {"service": "NOPE"}, "No service NOPE in this swarm"),
         ("rollback", {"service": ""}, "Name the service to roll back"),
     ],
@@ -266,6 +276,13 @@ def test_bad_requests_change_nothing(lab, playbook, extravars, message):
     assert message in result.failures[0].message, result.failures[0].message
     assert result.changed == 0
     assert sh("manager1", "docker service ls --format '{{.Name}} {{.Image}} {{.Replicas}}'")[1] == before
+
+
+def test_lab_nodes_have_memory_and_process_limits(lab):
+    """A runaway service fails inside its node, not on the lab's host (docker-machine's VMs had 1 GB too)."""
+    for name in ("manager1", "worker1", "worker2"):
+        host = docker.from_env().containers.get(f"{LAB}-{name}").attrs["HostConfig"]
+        assert host["Memory"] == 1024**3 and host["PidsLimit"] == 4096, name
 
 
 def test_rm_removes_the_service_and_its_proxy(lab):

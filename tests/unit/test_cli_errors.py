@@ -48,3 +48,19 @@ def test_limit_must_name_inventory_nodes(root):
     assert line(run("provision", "-i", example, "--limit", "escravo9")) == (
         "swarmlab: --limit names no node of the inventory: escravo9; its nodes: escravo1, escravo2, mestre")
     assert "--limit names no node" in line(run("provision", "-i", example, "--limit", ","))
+
+
+def test_an_inventory_ansible_cannot_parse_says_why(tmp_path):
+    bad = tmp_path / "hosts.yml"
+    bad.write_text("all:\n  children:\n    managers:\n      hosts: [mestre, escravo1\n")
+    out = line(run("status", "-i", str(bad)))
+    assert f"cannot read inventory {bad}" in out and "YAML parsing failed" in out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "Completely failed to parse inventory source" in line(run("status", "-i", str(empty)))
+
+
+def test_a_spec_file_that_is_not_utf8(tmp_path):
+    spec = tmp_path / "spec.yml"
+    spec.write_bytes(b"swarm_services_specs:\n  - {name: WEB, image: \xff\xfe}\n")
+    assert line(run("deploy", str(spec))) == f"swarmlab: {spec} is not UTF-8 text; save the spec file as UTF-8"
