@@ -285,10 +285,13 @@ def prune(
 
 
 def check(
-    name: str = "nginx", inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None
+    name: str | None = None, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None
 ) -> CheckReport:
-    """verify.yml: nodes, services and pages. Failed checks are returned, not raised."""
-    result = run_playbook("verify", inventory(inventory_path), exercise(name), verbose=verbose, on_event=on_event)
+    """verify.yml: nodes, services and pages. `name` (an exercise or spec file) checks against it; None checks what
+    is deployed: every service's replicas and image from its own spec, an HTTP answer on every published port.
+    Failed checks are returned, not raised."""
+    extravars = exercise(name) if name else {}
+    result = run_playbook("verify", inventory(inventory_path), extravars, verbose=verbose, on_event=on_event)
     rows = _fact(result, "verify_rows")
     if rows is None:  # the play stopped before it could check anything
         raise PlaybookError(result)

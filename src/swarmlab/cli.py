@@ -272,8 +272,15 @@ def _print_checks(report: api.CheckReport, as_json: bool) -> None:
 
 
 @app.command()
-def check(exercise: Exercise = "nginx", as_json: Json = False, inventory: Inventory = None, verbose: Verbose = False) -> None:
-    """Check nodes, services and every node's page (verify.yml); exit 1 when any check fails."""
+def check(
+    exercise: Annotated[
+        str | None, typer.Argument(help="nginx, httpd or a spec file to check against; none: what is deployed.")
+    ] = None,
+    as_json: Json = False,
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """Check nodes, services and every node's answer (verify.yml); exit 1 when any check fails."""
     report = _step("checks", verbose, api.check, exercise, inventory)
     _print_checks(report, as_json)
     if not report.ok:

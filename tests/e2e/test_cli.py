@@ -82,8 +82,10 @@ def test_walkthrough_steps_through_the_cli(lab):
     r = swarmlab("update", "WEB", "--image", "swarmlab/nginx:1.13.5")
     assert r.returncode == 0, r.stderr
     assert all("swarmlab nginx 1.13.5" in p for p in pages(urls))
-    # The nginx exercise's spec names 1.12.1: check reports the difference and exits 1.
+    # What is deployed checks out; the nginx exercise's spec names 1.12.1: check reports the difference and exits 1.
     rc, report = checks()
+    assert rc == 0 and [c["detail"] for c in report["checks"] if c["target"] == "WEB"] == ["3/3 tasks running swarmlab/nginx:1.13.5"]
+    rc, report = checks("nginx")
     assert rc == 1 and not report["ok"]
     assert [c["detail"] for c in report["checks"] if not c["ok"]] == ["runs swarmlab/nginx:1.13.5 x3, expected swarmlab/nginx:1.12.1 x3"]
 

@@ -231,6 +231,30 @@ def test_failed_update_keeps_what_answers_and_ends_with_swarms_verdict(lab):
     assert [t[1:] for t in tasks("WEB")] == [("swarmlab/httpd:2.4", "Running")] * 5
 
 
+def test_check_with_no_exercise_checks_what_is_deployed(lab):
+    result, rows = verify(lab, {})
+    assert result.ok, result.failures
+    assert {(r["check"], r["target"]): r["detail"] for r in rows if r["check"] != "node"} == {
+        ("service", "WEB"): "5/5 tasks running swarmlab/httpd:2.4",
+        ("service", "WEB-proxy"): "3/3 tasks running swarmlab/haproxy:2.6",
+        **{("http", f"WEB:80 on {n}"): f"HTTP 200 from http://{ip(n)}:80/" for n in ("manager1", "worker1", "worker2")},
+    }
+    # No replica left (scale returns once the last task stopped): the proxies close every connection unanswered.
+    assert run_playbook("scale", lab, {"service": "WEB", "replicas": 0}).ok
+    try:
+        result, rows = verify(lab, {"verify_http_attempts": 1})
+        assert not result.ok
+        http = [r for r in rows if r["check"] == "http"]
+        assert len(http) == 3 and not any(r["ok"] for r in http), http
+        assert all(r["detail"].startswith(f"http://{ip(n)}:80/: ") for r, n in zip(http, ("manager1", "worker1", "worker2"))), http
+    finally:
+        assert run_playbook("scale", lab, {"service": "WEB", "replicas": 5}).ok
+
+
+def ip(node):
+    return docker.from_env().containers.get(f"{LAB}-{node}").attrs["NetworkSettings"]["Networks"][LAB]["IPAddress"]
+
+
 def test_scale_changes_the_replicas_only(lab):
     result = run_playbook("scale", lab, {"service": "WEB", "replicas": 2})
     assert result.ok, result.failures or result.error

@@ -97,6 +97,23 @@ def test_http_targets_follow_where_the_port_is_bound(verify):
     assert rows[3]["detail"] == "port 99 is not published by WEB or WEB-proxy"
 
 
+def test_with_no_exercise_every_published_port_must_answer(verify):
+    udp = dict(HOST_PORT, PublishedPort=53, Protocol="udp")
+    services = [service("s1", "WEB", "nginx", replicas=2), service("s2", "WEB-proxy", "haproxy", ports=[HOST_PORT]),
+                service("s3", "DNS", "dns", replicas=1, ports=[udp]), service("s4", "LONE-proxy", "x", replicas=1, ports=[dict(HOST_PORT, PublishedPort=90)])]
+    assert verify.published_expectations(services) == [
+        {"service": "LONE-proxy", "port": 90, "expect": ""},
+        {"service": "WEB", "port": 85, "expect": ""},
+    ]
+    target = {"service": "WEB", "port": 85, "expect": "", "node": "mestre", "url": "http://10.0.0.1:85/"}
+    rows = verify.http_rows([{"item": target, "status": 404}, {"item": target, "status": 503}, {"item": target, "status": -1, "msg": "refused"}])
+    assert [(r["ok"], r["detail"]) for r in rows] == [
+        (True, "HTTP 404 from http://10.0.0.1:85/"),
+        (False, "http://10.0.0.1:85/: HTTP 503"),
+        (False, "http://10.0.0.1:85/: refused"),
+    ]
+
+
 def test_status_lists_nodes_and_tasks_like_node_ls_and_service_ps(verify):
     services = [service("s1", "WEB", "nginx:1.13.5", replicas=2, ports=[HOST_PORT])]
     tasks = [dict(task("s1", "n2", "nginx:1.13.5"), Slot=1), dict(task("s1", "n1", "nginx:1.13.5"), Slot=2),

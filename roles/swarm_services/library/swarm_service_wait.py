@@ -8,8 +8,8 @@ module: swarm_service_wait
 short_description: Wait until a swarm service converges, or fail with Swarm's own verdict
 description:
   - Reads the service and its tasks from the manager's engine once a second (one inspect, one task list).
-  - Converged means every wanted replica runs the wanted image, no other task is meant to run, and an update or
-    rollback Swarm started after I(since) is over.
+  - Converged means every wanted replica runs the wanted image, no other task is meant to run or still stopping,
+    and an update or rollback Swarm started after I(since) is over.
   - Fails at once when Swarm paused the update or rollback, when an update ended in Swarm's rollback (the message
     names the tasks' errors and where the service stands), and when tasks keep being rejected for a reason retrying
     does not cure (no such image, no suitable node, a port in use) with no replica coming up for I(grace) seconds.
@@ -121,7 +121,9 @@ def judge(
         want_back = mode.get("Replicated", {}).get("Replicas", len(active))
         return failed(f"{operation} of {name} failed: {told or status.get('Message', '')}; Swarm rolled back to {spec_image}, {back}/{want_back} running")
     settling = state in ("updating", "rollback_started")
-    if not settling and len(on_image) == want and len(active) == want:
+    # Tasks Swarm is still stopping (scaled away, replaced) count until they stopped: they may still answer.
+    stopping = [t for t in tasks if t.get("DesiredState") != "running" and t.get("Status", {}).get("State") == "running"]
+    if not settling and len(on_image) == want and len(active) == want and not stopping:
         return {**look, "failed": False, "done": True, "msg": f"{name}: {want}/{want} running {want_image}"}
     permanent = [err for err in errors if PERMANENT.search(err)]
     if permanent and stalled >= grace and state != "rollback_started":

@@ -85,6 +85,21 @@ def service_rows(services, tasks, nodes, specs=None, overrides=None):
     return rows
 
 
+def published_expectations(services):
+    """With no exercise: an HTTP answer (any status below 500) on every port a service publishes, itself or
+    through its proxy (NAME-proxy's ports count as NAME's)."""
+    names = {s["Spec"]["Name"] for s in services}
+    out = []
+    for service in sorted(services, key=lambda s: s["Spec"]["Name"]):
+        name = service["Spec"]["Name"]
+        if name.endswith("-proxy") and name.removesuffix("-proxy") in names:
+            name = name.removesuffix("-proxy")
+        for port in (service["Spec"].get("EndpointSpec") or {}).get("Ports") or []:
+            if port.get("PublishedPort") and port.get("Protocol", "tcp") == "tcp":
+                out.append({"service": name, "port": int(port["PublishedPort"]), "expect": ""})
+    return out
+
+
 def http_targets(services, tasks, nodes, expectations):
     """Where each expected answer must come from: (service, port, expect, node, url).
 
@@ -132,6 +147,12 @@ def http_rows(results):
         status = result.get("status", -1)
         body = result.get("content", "") or ""
         found = target["expect"] in body
+        if not target["expect"]:  # any answer from the service (published_expectations)
+            ok = 100 <= status < 500
+            detail = f"HTTP {status} from {target['url']}" if ok else f"{target['url']}: " + (
+                f"HTTP {status}" if status > 0 else result.get("msg", "no answer"))
+            rows.append({"check": "http", "target": label, "ok": ok, "detail": detail})
+            continue
         ok = status == 200 and found
         if ok:
             detail = f"200 from {target['url']}, {target['expect']!r} found"
@@ -200,6 +221,7 @@ class FilterModule:
             "verify_node_rows": node_rows,
             "verify_service_rows": service_rows,
             "verify_http_targets": http_targets,
+            "verify_published_expectations": published_expectations,
             "verify_http_rows": http_rows,
             "verify_row_line": row_line,
             "verify_status": status,
