@@ -1,0 +1,83 @@
+"""swarm_service_wait's verdict on one look at a service, from Docker API objects as the Engine returns them."""
+
+import pytest
+
+from tests.conftest import load_plugin
+
+
+@pytest.fixture(scope="module")
+def wait(root):
+    return load_plugin(root / "roles/swarm_services/library/swarm_service_wait.py", "swarm_service_wait")
+
+
+BEFORE = "2026-11-28T02:00:00.123456789Z"
+AFTER = "2026-11-28T02:00:05.5Z"
+NODES = {"n1": "manager1", "n2": "worker1"}
+
+
+def service(image="httpd:2.4", replicas=2, update=None):
+    out = {"Spec": {"Name": "WEB", "Mode": {"Replicated": {"Replicas": replicas}}, "TaskTemplate": {"ContainerSpec": {"Image": image}}}}
+    if update:
+        out["UpdateStatus"] = update
+    return out
+
+
+def task(image, state="running", desired="running", node="n1", err=None, created=AFTER):
+    status = {"State": state, **({"Err": err} if err else {})}
+    return {"DesiredState": desired, "NodeID": node, "CreatedAt": created, "Status": status, "Spec": {"ContainerSpec": {"Image": image + "@sha256:ab"}}}
+
+
+def judge(wait, svc, tasks, since=BEFORE, stalled=0.0, **kw):
+    return wait.judge(svc, tasks, NODES, image=kw.get("image"), replicas=kw.get("replicas"), since=since,
+                      operation=kw.get("operation", "update"), stalled=stalled, grace=10)
+
+
+def test_converged_when_every_replica_runs_the_image_and_nothing_else_runs(wait):
+    look = judge(wait, service(), [task("httpd:2.4"), task("httpd:2.4", node="n2")])
+    assert look["done"] and not look["failed"] and look["msg"] == "WEB: 2/2 running httpd:2.4"
+    stopping = task("httpd:2.4", desired="shutdown")
+    assert not judge(wait, service(), [task("httpd:2.4"), task("httpd:2.4", node="n2"), stopping])["done"]
+
+
+def test_an_update_swarm_still_runs_is_waited_for(wait):
+    updating = {"State": "updating", "StartedAt": AFTER}
+    assert not judge(wait, service(update=updating), [task("httpd:2.4"), task("httpd:2.4", node="n2")])["done"]
+
+
+def test_a_paused_update_ends_the_wait_with_the_tasks_errors(wait):
+    paused = {"State": "paused", "StartedAt": AFTER, "Message": "update paused due to failure or early termination of task x"}
+    svc = service("nginx:9.9", update=paused)
+    tasks = [task("httpd:2.4"), task("nginx:9.9", state="rejected", desired="shutdown", node="n2", err="No such image: nginx:9.9")]
+    look = judge(wait, svc, tasks)
+    assert look["failed"] and look["msg"] == (
+        "update of WEB paused by Swarm: No such image: nginx:9.9 (worker1); now 1 running httpd:2.4 (of 2 wanted). "
+        "Run `swarmlab rollback WEB` to go back."
+    )
+
+
+def test_swarms_rollback_after_this_change_fails_it_but_an_older_one_is_where_the_service_stands(wait):
+    done = {"State": "rollback_completed", "StartedAt": AFTER}
+    tasks = [task("httpd:2.4"), task("httpd:2.4", node="n2"), task("nginx:9.9", state="rejected", desired="shutdown", err="No such image: nginx:9.9")]
+    look = judge(wait, service(update=done), tasks, image="nginx:9.9")
+    assert look["failed"] and look["msg"] == "update of WEB failed: No such image: nginx:9.9 (manager1); Swarm rolled back to httpd:2.4, 2/2 running"
+    # Nothing changed in this run (no since): the rollback is history, the service has converged.
+    assert not judge(wait, service(update=done), tasks[:2], since=None)["failed"]
+    # An UpdateStatus from before the change is stale.
+    stale = {"State": "paused", "StartedAt": "2026-11-28T01:59:00Z"}
+    assert judge(wait, service(update=stale), tasks[:2])["done"] and not judge(wait, service(update=stale), tasks[:2])["failed"]
+
+
+def test_tasks_rejected_for_good_fail_once_nothing_comes_up_for_the_grace(wait):
+    tasks = [task("nope:1", state="rejected", desired="shutdown", err="No such image: nope:1"), task("nope:1", state="pending", node="")]
+    assert not judge(wait, service("nope:1"), tasks, stalled=3)["done"]
+    look = judge(wait, service("nope:1"), tasks, stalled=10, operation="deploy")
+    assert look["failed"] and look["msg"] == "deploy of WEB failed: No such image: nope:1 (manager1); now no task running (of 2 wanted nope:1)"
+    # Errors from before the change are not this change's.
+    old = [task("nope:1", state="rejected", desired="shutdown", err="No such image: nope:1", created="2026-11-28T01:00:00Z")]
+    assert not judge(wait, service("nope:1"), old, stalled=60)["done"]
+
+
+def test_docker_times_with_nanoseconds(wait):
+    assert wait.stamp(BEFORE) < wait.stamp(AFTER)
+    assert wait.stamp("2026-11-28T02:00:00+01:00") < wait.stamp("2026-11-28T02:00:00Z")
+    assert wait.stamp("") is None and wait.stamp("0001-01-01T00:00:00Z") is not None
