@@ -314,12 +314,29 @@ def test_rm_removes_the_service_and_its_proxy(lab):
     result = run_playbook("services", lab, spec)
     assert result.ok, result.failures or result.error
     assert sh("manager1", "docker config ls -q --filter label=org.swarmlab.proxy-for=GONE")[1].strip()
+    result = run_playbook("rollback", lab, {"service": "GONE"})
+    assert not result.ok and "GONE has no previous spec to roll back to (it was never updated)" in result.failures[0].message
     result = run_playbook("rm", lab, {"service": "GONE"})
     assert result.ok, result.failures or result.error
     assert sh("manager1", "docker service inspect GONE")[0] != 0 and sh("manager1", "docker service inspect GONE-proxy")[0] != 0
     assert sh("manager1", "docker config ls -q --filter label=org.swarmlab.proxy-for=GONE")[1].strip() == ""
     again = run_playbook("rm", lab, {"service": "GONE"})
     assert not again.ok and "No service GONE in this swarm" in again.failures[0].message
+    # WEB still uses the proxy network: it stays.
+    assert sh("manager1", "docker network inspect swarmlab-proxy")[0] == 0
+
+
+def test_deploy_absent_removes_the_last_proxy_and_its_network(lab, httpd):
+    gone = {"swarm_services_specs": [{**spec, "state": "absent"} for spec in httpd["swarm_services_specs"]]}
+    result = run_playbook("services", lab, gone)
+    assert result.ok, result.failures or result.error
+    assert sh("manager1", "docker service ls -q")[1].strip() == ""
+    assert sh("manager1", "docker config ls -q --filter label=org.swarmlab.proxy-for")[1].strip() == ""
+    assert sh("manager1", "docker network inspect swarmlab-proxy")[0] != 0
+    again = run_playbook("services", lab, gone)
+    assert again.ok and again.changed == 0, again.stats
+    result = run_playbook("services", lab, httpd)
+    assert result.ok, result.failures or result.error
 
 
 def test_missing_image_fails_with_the_tasks_error_and_verify_names_the_service(lab):

@@ -64,3 +64,11 @@ def test_a_spec_file_that_is_not_utf8(tmp_path):
     spec = tmp_path / "spec.yml"
     spec.write_bytes(b"swarm_services_specs:\n  - {name: WEB, image: \xff\xfe}\n")
     assert line(run("deploy", str(spec))) == f"swarmlab: {spec} is not UTF-8 text; save the spec file as UTF-8"
+
+
+def test_an_unreachable_manager_shows_why(tmp_path):
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  children:\n    managers:\n      hosts:\n        mestre: {ansible_host: nosuchhost.invalid, ansible_connection: ssh}\n")
+    out = line(run("status", "-i", str(inv)))
+    assert "mestre: unreachable" in out and "Could not resolve hostname nosuchhost.invalid" in out
+    assert "No manager of the swarm answers (tried mestre" in out

@@ -22,6 +22,13 @@ def test_facts_set_by_tasks_are_reported_except_no_log(root):
     assert "hidden" not in r.facts["localhost"]
 
 
+def test_large_extravars_go_in_a_file_not_on_the_command_line(root):
+    # One argument of the command line may hold 128 KiB at most (MAX_ARG_STRLEN): a 1 MiB spec passes.
+    blob = "x" * (1 << 20)
+    r = run_playbook(book(root), extravars={"fail_plain": True, "blob": blob})
+    assert not r.ok and [f.message for f in r.failures] == ["the requested failure"], r.error
+
+
 def test_failure_names_task_host_and_message(root):
     r = run_playbook(book(root), extravars={"fail_plain": True})
     assert not r.ok and r.rc != 0
