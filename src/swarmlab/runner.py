@@ -82,7 +82,13 @@ class PlaybookError(RuntimeError):
         super().__init__(f"{Path(result.playbook).name}: {detail}")
 
 
-def _message(res: Mapping[str, Any]) -> str:
+def _message(res: Mapping[str, Any], unreachable: bool = False, host: str = "?") -> str:
+    if res.get("censored") and unreachable:
+        # no_log hides the reason, which is not a secret: say what is known and how to find out.
+        return (
+            "became unreachable during a task whose output is hidden (it handles secrets); "
+            f"check that it is up and reachable: ansible -i INVENTORY -m ping {host}"
+        )
     if res.get("censored"):
         return str(res["censored"])
     # A loop's own msg is only "One or more items failed": the failed items say what.
@@ -206,11 +212,7 @@ def run_playbook(
                 TaskFailure(
                     host=data.get("host", "?"),
                     task=data.get("task", "?"),
-                    message=_message(data.get("res", {}))
-                    if not (kind == "runner_on_unreachable" and data.get("res", {}).get("censored"))
-                    # no_log hides the reason, which is not a secret: say what is known and how to find out.
-                    else "became unreachable during a task whose output is hidden (it handles secrets); "
-                    f"check that it is up and reachable: ansible -i INVENTORY -m ping {data.get('host', '?')}",
+                    message=_message(data.get("res", {}), unreachable=kind == "runner_on_unreachable", host=data.get("host", "?")),
                     unreachable=kind == "runner_on_unreachable",
                 )
             )
