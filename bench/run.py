@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py [--nodes 3,5,9] [--baseline/--no-baseline]
     .venv/bin/python bench/run.py --driver vm [--nodes 3]      # qemu VMs: bench/results/vm.{json,md}
+    .venv/bin/python bench/run.py --report                  # rewrite latest.md: notes.yml, the suite's last time
 
 Per node count: cold (lab up → engines → swarm → services converged → checks, from nothing), warm (the same
 again, which must change nothing), a rolling update and rollback, then ready-made (the same cold pass on nodes
@@ -146,6 +147,26 @@ def _markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _suite() -> tuple[str, bool]:
+    """The wall time of the last complete, passing scripts/test run on this machine (it writes suite.json)."""
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "swarmlab" / "suite.json"
+    if not state.exists():
+        return "not measured on this machine: run scripts/test", False
+    s = json.loads(state.read_text())
+    return f"{s['seconds'] // 60} min {s['seconds'] % 60} s (commit {s['commit']}, {s['date']})", s["seconds"] < 3600
+
+
+def _report() -> None:
+    data = json.loads((RESULTS / "latest.json").read_text())
+    suite, met = _suite()
+    data["targets"] = [t for t in data["targets"] if not t["name"].startswith("full test suite")]
+    data["targets"].append({"name": "full test suite (scripts/test), wall time", "measured": suite, "goal": "< 60 min on 2 cores", "met": met})
+    data["notes"] = yaml.safe_load((RESULTS / "notes.yml").read_text()) or []
+    (RESULTS / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
+    (RESULTS / "latest.md").write_text(_markdown(data))
+    console.print(f"results: {RESULTS / 'latest.md'}")
+
+
 def _accelerator() -> str:
     """What the vm driver chose on this machine (kept with the lab's state)."""
     accel = Path.home() / ".local/state/swarmlab" / LAB / "accel"
@@ -156,7 +177,10 @@ def main(
     nodes: Annotated[str, typer.Option(help="Node counts to measure, comma-separated (vm: 3 unless given).")] = "",
     baseline: Annotated[bool, typer.Option(help="Also time the shell baseline, at every node count (containers only).")] = True,
     driver: Annotated[str, typer.Option(help="container, or vm: cold and warm on qemu VMs, written to results/vm.*.")] = "container",
+    report: Annotated[bool, typer.Option(help="Measure nothing: rewrite latest.md from latest.json with the suite's latest time and notes.yml.")] = False,
 ) -> None:
+    if report:
+        return _report()
     if driver not in ("container", "vm"):
         raise typer.BadParameter("container or vm", param_hint="--driver")
     counts = sorted({int(n) for n in (nodes or ("3" if driver == "vm" else "3,5,9")).split(",")})
@@ -229,13 +253,16 @@ def main(
     if three:
         targets.append({"name": "ready-made lab, nothing → checked nginx, 3 nodes", "measured": f"{three['ready_total']} s",
                         "goal": "≤ 30 s", "met": three["ready_total"] <= 30})
-    if three and "9" in runs:
-        r9 = _ratio(runs["9"]["cold_total"], three["cold_total"])
-        measured = f"{r9}x"
-        b3, b9 = data.get("baselines", {}).get("3"), data.get("baselines", {}).get("9")
-        if b3 and b9:
-            measured += f" (shell baseline: {_ratio(_baseline_total(b9), _baseline_total(b3))}x)"
-        targets.append({"name": "cold 9 nodes / cold 3 nodes", "measured": measured, "goal": "≤ 1.5x", "met": r9 <= 1.5})
+    nine = runs.get("9")
+    b9 = data.get("baselines", {}).get("9")
+    if nine and b9:
+        r9 = _ratio(nine["cold_total"], _baseline_total(b9))
+        targets.append({"name": "cold 9 nodes / shell baseline at 9 nodes", "measured": f"{r9}x", "goal": "≤ 1.3x", "met": r9 <= 1.3})
+    if nine:
+        targets.append({"name": "warm 9 nodes", "measured": f"{nine['warm_total']} s (changed {nine['warm_changed']})", "goal": "≤ 15 s, changed 0",
+                        "met": nine["warm_total"] <= 15 and nine["warm_changed"] == 0})
+    suite, suite_met = _suite()
+    targets.append({"name": "full test suite (scripts/test), wall time", "measured": suite, "goal": "< 60 min on 2 cores", "met": suite_met})
     notes_file = RESULTS / "notes.yml"
     if notes_file.exists():
         data["notes"] = yaml.safe_load(notes_file.read_text()) or []
