@@ -1,5 +1,6 @@
 """The vm driver's errors: each says what is wrong and what to do, and leaves nothing half made."""
 
+import hashlib
 import shutil
 import subprocess
 
@@ -44,6 +45,18 @@ def test_not_enough_memory_is_refused_before_any_vm_starts(lab_up, tmp_path):
     assert "Not enough memory for manager1" in failure.message and "--memory" in failure.message, failure.message
     assert not qemu_processes("it-vm-mem") and not lab.vms("it-vm-mem")
     assert not (tmp_path / "hosts.yml").exists()
+
+
+def test_a_subnet_this_host_already_routes_is_refused_before_anything_is_made(lab_up, tmp_path):
+    # Docker's own bridge (docker0, 172.17.0.0/16) covers it.
+    result = lab_up("it-vm-net", lab_nodes_vm_subnet="172.17.0.0/24")
+    assert not result.ok
+    [failure] = result.failures
+    assert "lab_nodes_vm_subnet 172.17.0.0/24 overlaps a network this host already has (172.17.0.0/16 dev docker0" in failure.message
+    assert "choose a free /24 with lab_nodes_vm_subnet" in failure.message
+    assert not qemu_processes("it-vm-net") and not (tmp_path / "hosts.yml").exists()
+    bridge = "sl" + hashlib.sha1(b"it-vm-net").hexdigest()[:6]  # lab_nodes_vm_prefix
+    assert bridge not in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
 
 
 def test_a_vm_that_does_not_boot_shows_its_console(lab_up, tmp_path):
