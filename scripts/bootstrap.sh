@@ -13,6 +13,8 @@ command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 # The vm lab driver: qemu (TCG where KVM cannot boot a guest) and qemu-img for the VMs' disks.
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-x86)
 command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
+# The browser that tests `swarmlab ui` (Playwright drives it; it downloads no browser of its own).
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need_pkgs+=(debian-archive-keyring)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

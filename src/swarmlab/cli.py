@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -300,6 +301,27 @@ def up(driver: Driver = DriverName.container, ready: Ready = False, verbose: Ver
     nodes = lab.nodes()
     console.print(_nodes_table(nodes))
     console.print("WEB (nginx, 3 replicas) answers on every node: " + "  ".join(f"http://{n.ip}:85/" for n in nodes))
+    console.print("Watch it live: swarmlab ui  (then open http://127.0.0.1:8765/)")
+
+
+@app.command()
+def ui(
+    inventory: Inventory = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback lets others see the swarm.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+) -> None:
+    """A live web page of the swarm: nodes, their tasks, services and HTTP answers (read-only; Ctrl-C stops it)."""
+    from swarmlab import swarmview, ui as server  # the web stack loads only for this command
+
+    accesses = swarmview.accesses(api.inventory(inventory))
+    if not server.is_loopback(host):
+        err.print(f"[yellow]warning:[/] listening on {escape(host)}: anyone who reaches this machine sees the swarm's nodes, "
+                  "services and addresses (read-only)", highlight=False)
+    err.print(f"swarmlab ui: http://{'[' + host + ']' if ':' in host else host}:{port}/ reads the swarm through "
+              f"{', '.join(a.host for a in accesses)}; Ctrl-C stops it", highlight=False)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops on Ctrl-C, then raises it again
+        server.serve(accesses, host, port)
+    err.print("swarmlab ui stopped", highlight=False)
 
 
 def main() -> None:

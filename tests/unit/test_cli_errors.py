@@ -1,9 +1,15 @@
 """Errors users cause that need no Docker engine to show: one clear line, exit 1, no traceback."""
 
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import requests
 
 CLI = str(Path(sys.executable).parent / "swarmlab")
 
@@ -72,3 +78,46 @@ def test_an_unreachable_manager_shows_why(tmp_path):
     out = line(run("status", "-i", str(inv)))
     assert "mestre: unreachable" in out and "Could not resolve hostname nosuchhost.invalid" in out
     assert "No manager of the swarm answers (tried mestre" in out
+
+
+def test_ui_refuses_connection_vars_it_cannot_read(tmp_path):
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  children:\n    managers:\n      hosts:\n        mestre: {ansible_host: \"{{ ip }}\"}\n")
+    assert line(run("ui", "-i", str(inv))) == (
+        "swarmlab: mestre: ansible_host is a template ({{ ip }}); swarmlab ui reads connection settings as written: give its value")
+
+
+def test_ui_on_a_port_in_use_says_what_to_do(tmp_path):
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  children:\n    managers:\n      hosts:\n        mestre: {ansible_host: 127.0.0.1}\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert line(run("ui", "-i", str(inv), "--port", str(port))) == (
+            f"swarmlab: cannot listen on 127.0.0.1:{port} (Address already in use): choose another with --port or --host")
+
+
+def test_ui_shows_why_the_manager_cannot_be_reached(tmp_path):
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  children:\n    managers:\n      hosts:\n        mestre: {ansible_host: nosuchhost.invalid}\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([CLI, "ui", "-i", str(inv), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            try:
+                events = requests.get(f"http://127.0.0.1:{port}/events", stream=True, timeout=10)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        with events:
+            data = next(line for line in events.iter_lines(decode_unicode=True) if line.startswith("data:"))
+        view = json.loads(data.removeprefix("data:"))
+        assert not view["ok"]
+        assert view["error"].startswith("cannot reach the swarm: mestre: ssh: Could not resolve hostname nosuchhost.invalid")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0 and "swarmlab ui stopped" in err and "Traceback" not in err

@@ -1,0 +1,329 @@
+"""What `swarmlab ui` shows: nodes, services and tasks read from a manager's Engine API, and HTTP badges.
+
+The API is reached the way Ansible reaches the manager (`docker exec` into a lab's container node, SSH with
+the inventory's user, key and options otherwise): a local Unix socket relays each connection to
+`docker system dial-stdio` on the manager, as Docker's own ssh:// contexts do. Read-only, and never the
+/swarm endpoint, whose answer carries the join tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import requests
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from swarmlab import api
+from swarmlab.lab import LabError
+
+DIAL = "docker system dial-stdio"
+SSH_CONNECTIONS = ("ssh", "ansible.builtin.ssh", "smart", "paramiko", "ansible.builtin.paramiko_ssh")
+DOCKER_CONNECTIONS = ("community.docker.docker", "docker", "community.docker.docker_api")
+# Tasks Swarm keeps as history (a slot's replaced tasks): the page hides them unless asked.
+ENDED = ("shutdown", "complete", "orphaned", "remove")
+PROBE_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to run `docker system dial-stdio` on one manager."""
+
+    host: str
+    argv: tuple[str, ...]
+
+
+def _var(hostvars: dict[str, Any], host: str, *names: str) -> Any:
+    for name in names:
+        value = hostvars.get(name)
+        if isinstance(value, str) and "{{" in value:
+            raise LabError(f"{host}: {name} is a template ({value}); swarmlab ui reads connection settings as written: give its value")
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def access_of(host: str, hostvars: dict[str, Any]) -> Access:
+    connection = _var(hostvars, host, "ansible_connection") or "ssh"
+    address = str(_var(hostvars, host, "ansible_host") or host)
+    if connection in DOCKER_CONNECTIONS:
+        return Access(host, ("docker", "exec", "-i", address, *DIAL.split()))
+    if connection in ("local", "ansible.builtin.local"):
+        return Access(host, tuple(DIAL.split()))
+    if connection not in SSH_CONNECTIONS:
+        raise LabError(f"{host}: swarmlab ui reaches managers over SSH or docker exec, not ansible_connection={connection}")
+    argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2"]
+    if port := _var(hostvars, host, "ansible_port", "ansible_ssh_port"):
+        argv += ["-p", str(port)]
+    if user := _var(hostvars, host, "ansible_user", "ansible_ssh_user"):
+        argv += ["-l", str(user)]
+    if key := _var(hostvars, host, "ansible_ssh_private_key_file", "ansible_private_key_file"):
+        argv += ["-i", os.path.expanduser(str(key))]
+    checking = _var(hostvars, host, "ansible_host_key_checking", "ansible_ssh_host_key_checking")
+    if checking is not None and not boolean(checking, strict=False):
+        argv += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
+        argv += shlex.split(str(_var(hostvars, host, name) or ""))
+    become = boolean(_var(hostvars, host, "ansible_become") or False, strict=False)
+    # As Ansible would run it: through sudo when the inventory says become (the docker group is not needed then).
+    return Access(host, (*argv, "--", address, f"sudo -n {DIAL}" if become else DIAL))
+
+
+def accesses(inventory_path: Path) -> list[Access]:
+    """One access per manager of the inventory, in its order."""
+    groups = api._groups(inventory_path)
+    managers, _ = api._swarm_groups(groups)
+    hostvars = groups.get("_meta", {}).get("hostvars", {})
+    return [access_of(h, hostvars.get(h, {})) for h in dict.fromkeys(api._hosts(groups, managers))]
+
+
+@dataclass
+class Bridge:
+    """A Unix socket on this host; each connection to it is relayed to dial-stdio on the manager."""
+
+    access: Access
+    path: Path
+    last_error: str = ""
+    _server: asyncio.AbstractServer | None = None
+    _procs: set[asyncio.subprocess.Process] = field(default_factory=set)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_unix_server(self._relay, path=str(self.path))
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Its own session: Ctrl-C reaches the server, which ends these itself.
+        proc = await asyncio.create_subprocess_exec(
+            *self.access.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        )
+        self._procs.add(proc)
+        assert proc.stdin and proc.stdout and proc.stderr
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+
+        up = asyncio.ensure_future(pump(reader, proc.stdin))
+        down = asyncio.ensure_future(pump(proc.stdout, writer))
+        errors = asyncio.ensure_future(proc.stderr.read())
+        try:
+            await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (up, down):
+                task.cancel()
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            rc = await proc.wait()
+            stderr = (await errors).decode(errors="replace").strip()
+            if rc not in (0, -15) and stderr:
+                self.last_error = " ".join(stderr.splitlines()[-1].split())
+            self._procs.discard(proc)
+            writer.close()
+
+    async def close(self) -> None:
+        if self._server:
+            self._server.close()
+        for proc in list(self._procs):
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+        for proc in list(self._procs):
+            await proc.wait()
+
+
+def _image(ref: str) -> str:
+    return ref.split("@", 1)[0]
+
+
+def _tag(ref: str) -> str:
+    name = _image(ref)
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else "latest"
+
+
+def _addr(node: dict[str, Any]) -> str:
+    addr = node.get("Status", {}).get("Addr", "")
+    manager = node.get("ManagerStatus") or {}
+    if addr in ("", "0.0.0.0") and manager.get("Addr"):  # some engines report a manager's address only here
+        addr = manager["Addr"].rsplit(":", 1)[0]
+    return addr
+
+
+def shape(nodes: list[dict[str, Any]], services: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The page's data from the Engine API's /nodes, /services and /tasks: only what the page shows."""
+    names = {s["ID"]: s["Spec"]["Name"] for s in services}
+    out_nodes = []
+    for n in nodes:
+        spec, desc, manager = n.get("Spec", {}), n.get("Description", {}), n.get("ManagerStatus") or {}
+        out_nodes.append({
+            "id": n["ID"],
+            "name": desc.get("Hostname", n["ID"][:12]),
+            "role": spec.get("Role", ""),
+            "leader": bool(manager.get("Leader")),
+            "reachability": manager.get("Reachability", ""),
+            "availability": spec.get("Availability", ""),
+            "status": n.get("Status", {}).get("State", ""),
+            "message": n.get("Status", {}).get("Message", ""),
+            "engine": desc.get("Engine", {}).get("EngineVersion", ""),
+            "addr": _addr(n),
+            "labels": spec.get("Labels") or {},
+        })
+    out_nodes.sort(key=lambda n: (n["role"] != "manager", n["name"]))
+
+    out_tasks = []
+    newest_failed: dict[tuple[str, Any], str] = {}
+    for t in tasks:
+        status = t.get("Status", {})
+        slot = t.get("Slot") or t.get("NodeID", "")
+        key = (t.get("ServiceID", ""), slot)
+        if status.get("State") in ("failed", "rejected") and t.get("UpdatedAt", "") > newest_failed.get(key, ""):
+            newest_failed[key] = t.get("UpdatedAt", "")
+    for t in tasks:
+        status = t.get("Status", {})
+        state = status.get("State", "")
+        slot = t.get("Slot") or t.get("NodeID", "")
+        image = t.get("Spec", {}).get("ContainerSpec", {}).get("Image", "")
+        # Still there (a task being stopped too); failed ones only as the latest of their slot.
+        current = state not in (*ENDED, "failed", "rejected")
+        last_failure = state in ("failed", "rejected") and newest_failed.get((t.get("ServiceID", ""), slot)) == t.get("UpdatedAt")
+        out_tasks.append({
+            "id": t["ID"],
+            "service": names.get(t.get("ServiceID", ""), t.get("ServiceID", "")[:12]),
+            "slot": t.get("Slot"),
+            "node": t.get("NodeID", ""),
+            "image": _image(image),
+            "tag": _tag(image),
+            "state": state,
+            "desired": t.get("DesiredState", ""),
+            "error": status.get("Err", ""),
+            "message": status.get("Message", ""),
+            "updated": t.get("UpdatedAt", ""),
+            "old": not (current or last_failure),
+        })
+    out_tasks.sort(key=lambda t: (t["service"], t["slot"] or 0, t["updated"]))
+
+    running: dict[str, int] = {}
+    for t in out_tasks:
+        if t["state"] == "running" and t["desired"] == "running":
+            running[t["service"]] = running.get(t["service"], 0) + 1
+    by_name = {s["Spec"]["Name"]: s for s in services}
+    out_services = []
+    for s in services:
+        spec = s["Spec"]
+        name = spec["Name"]
+        if name.endswith("-proxy") and name.removesuffix("-proxy") in by_name:
+            continue  # shown with the service it publishes
+        out_services.append(_service(s, running, by_name.get(f"{name}-proxy"), out_tasks))
+    out_services.sort(key=lambda s: s["name"])
+    return {"nodes": out_nodes, "services": out_services, "tasks": out_tasks}
+
+
+def _ports(service: dict[str, Any]) -> list[dict[str, Any]]:
+    ports = service.get("Endpoint", {}).get("Ports") or service["Spec"].get("EndpointSpec", {}).get("Ports") or []
+    return [{"published": p.get("PublishedPort"), "target": p.get("TargetPort"), "protocol": p.get("Protocol", "tcp"),
+             "mode": p.get("PublishMode", "ingress")} for p in ports if p.get("PublishedPort")]
+
+
+def _service(s: dict[str, Any], running: dict[str, int], proxy: dict[str, Any] | None, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    spec = s["Spec"]
+    name = spec["Name"]
+    mode = spec.get("Mode", {})
+    if "Replicated" in mode:
+        desired = mode["Replicated"].get("Replicas", 0)
+    else:  # global: one task per eligible node, as Swarm scheduled them
+        desired = sum(1 for t in tasks if t["service"] == name and t["desired"] == "running")
+    ports = _ports(s)
+    if proxy:
+        # The proxy publishes each port to itself; its label says where it forwards (published:target).
+        targets = dict(pair.split(":", 1) for pair in proxy["Spec"].get("Labels", {}).get("org.swarmlab.publish", "").split() if ":" in pair)
+        ports += [{**p, "target": int(targets.get(str(p["published"]), p["target"])), "mode": "proxy"} for p in _ports(proxy)]
+    update = s.get("UpdateStatus") or {}
+    return {
+        "name": name,
+        "image": _image(spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")),
+        "mode": "global" if "Global" in mode else "replicated",
+        "desired": desired,
+        "running": running.get(name, 0),
+        "ports": ports,
+        "update": {"state": update.get("State", ""), "message": update.get("Message", "")} if update else None,
+        "proxy": {"name": proxy["Spec"]["Name"], "running": running.get(proxy["Spec"]["Name"], 0)} if proxy else None,
+    }
+
+
+def _probe(url: str) -> dict[str, Any]:
+    try:
+        r = requests.get(url, timeout=PROBE_TIMEOUT, allow_redirects=False)
+    except requests.Timeout:
+        return {"ok": False, "detail": "no answer within 1 s"}
+    except requests.ConnectionError:
+        return {"ok": False, "detail": "connection refused or unreachable"}
+    # As the checks judge a published port: anything below 500 is the service answering.
+    return {"ok": r.status_code < 500, "detail": f"HTTP {r.status_code}"}
+
+
+def badges(view: dict[str, Any], pool: ThreadPoolExecutor) -> list[dict[str, Any]]:
+    """A real HTTP request to every node's address on every TCP port a service publishes."""
+    ports = sorted({p["published"] for s in view["services"] for p in s["ports"] if p["protocol"] == "tcp"})
+    targets = [(n["name"], n["addr"], port) for n in view["nodes"] if n["addr"] for port in ports]
+    results = pool.map(lambda t: _probe(f"http://{t[1]}:{t[2]}/"), targets)
+    return [{"node": name, "port": port, **res} for (name, _, port), res in zip(targets, results, strict=True)]
+
+
+@dataclass
+class Reader:
+    """Reads the swarm through the first manager that answers (the one that answered last goes first)."""
+
+    bridges: list[Bridge]
+    _client: docker.APIClient | None = None
+    _current: int = 0
+    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=16))
+
+    def read(self) -> dict[str, Any]:
+        errors = []
+        order = [self._current] + [i for i in range(len(self.bridges)) if i != self._current]
+        for i in order:
+            bridge = self.bridges[i]
+            try:
+                if self._client is None or i != self._current:
+                    self._close_client()
+                    self._client = docker.APIClient(base_url=f"unix://{bridge.path}", version="auto", timeout=5)
+                    self._current = i
+                view = shape(self._client.nodes(), self._client.services(), self._client.tasks())
+            except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+                self._close_client()
+                errors.append(f"{bridge.access.host}: {_reason(exc, bridge)}")
+                continue
+            view["badges"] = badges(view, self._pool)
+            return {"ok": True, "manager": bridge.access.host, "error": "", **view}
+        return {"ok": False, "manager": "", "error": "cannot reach the swarm: " + "; ".join(errors),
+                "nodes": [], "services": [], "tasks": [], "badges": []}
+
+    def _close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def close(self) -> None:
+        self._close_client()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _reason(exc: Exception, bridge: Bridge) -> str:
+    if isinstance(exc, docker.errors.APIError):  # the engine answered: e.g. not a swarm manager
+        return " ".join(str(exc.explanation or exc).split())
+    for _ in range(20):  # the relay records why its command ended just after the client sees it end
+        if bridge.last_error:
+            break
+        time.sleep(0.05)
+    if bridge.last_error:  # what ssh, docker exec or dial-stdio said
+        reason, bridge.last_error = bridge.last_error, ""
+        return reason
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
