@@ -3,8 +3,11 @@
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import docker
@@ -37,6 +40,31 @@ def test_up_ends_with_a_serving_lab(lab, root):
         r = requests.get(url, timeout=5)
         assert r.status_code == 200 and "swarmlab nginx 1.12.1" in r.text
     assert (root / "inventory/lab/hosts.yml").exists()
+    assert "Watch it live: swarmlab ui" in lab.stdout
+
+
+def test_ui_reads_the_lab_it_made(lab):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([CLI, "ui", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            try:
+                events = requests.get(f"http://127.0.0.1:{port}/events", stream=True, timeout=30)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        with events:
+            data = next(line for line in events.iter_lines(decode_unicode=True) if line.startswith("data:"))
+        view = json.loads(data.removeprefix("data:"))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert view["ok"], view["error"]
+    assert sorted(n["name"] for n in view["nodes"]) == ["manager1", "worker1", "worker2"]
+    assert [(s["name"], s["running"], s["desired"]) for s in view["services"]] == [("WEB", 3, 3)]
+    assert proc.returncode == 0 and "swarmlab ui stopped" in err, err
 
 
 def test_lab_ls_lists_the_nodes(lab):
