@@ -74,7 +74,11 @@ class Poller:
         while True:
             await self._watched.wait()
             started = loop.time()
-            view = await asyncio.to_thread(self._reader.read)
+            try:
+                view = await asyncio.to_thread(self._reader.read)
+            except Exception as exc:  # an answer the reader did not expect: say so, keep serving, read again
+                view = {"ok": False, "manager": "", "error": f"cannot read the swarm: {type(exc).__name__}: {exc}",
+                        "nodes": [], "services": [], "tasks": [], "badges": []}
             self.reads += 1
             if view["ok"]:
                 good = view
