@@ -374,6 +374,20 @@ def test_host_mode_that_cannot_fit_changes_nothing(lab):
     assert sh("manager1", "docker service inspect TOOMANY")[0] != 0
 
 
+def test_the_routing_mesh_on_nodes_without_ipvs_is_refused(lab):
+    # A real fleet's default (the lab's inventory says auto): these nodes share a kernel without IPVS.
+    spec = {
+        "swarm_services_specs": [{"name": "MESH", "image": "swarmlab/nginx:1.12.1", "replicas": 1, "ports": [{"published": 87, "target": 80}]}],
+        "swarm_services_publish_mode": "ingress",
+    }
+    result = run_playbook("services", lab, spec)
+    assert not result.ok
+    message = result.failures[0].message
+    assert "These nodes' kernels lack IPVS, which the ingress routing mesh needs: manager1, worker1, worker2." in message
+    assert "Ports published through it (87)" in message and "set swarm_services_publish_mode to proxy or host" in message
+    assert sh("manager1", "docker service inspect MESH")[0] != 0
+
+
 def test_no_join_token_in_any_event(lab):
     # docker_swarm_info returns the join tokens with everything it reads: they must never reach an event.
     tokens = [sh("manager1", f"docker swarm join-token -q {kind}")[1].strip() for kind in ("worker", "manager")]

@@ -78,3 +78,14 @@ def test_a_removed_service_is_not_checked_further(checks):
 def test_replicas(checks, replicas, ok):
     assert (checks.replicas_problem(replicas, 100) == "") is ok
     assert (checks.replicas_problem(replicas, "") == "") is (ok or replicas == 101)
+
+
+def test_ports_through_the_routing_mesh(checks):
+    specs = [
+        {"name": "WEB", "ports": [{"published": 85, "target": 80}, {"published": 86, "target": 80, "mode": "host"}]},
+        {"name": "API", "ports": [{"published": 90, "target": 80, "mode": "ingress"}]},
+        {"name": "OLD", "state": "absent", "ports": [{"published": 95, "target": 80}]},
+        {"name": "BARE"},
+    ]
+    assert checks.ingress_ports(specs, "ingress") == [85, 90]
+    assert checks.ingress_ports(specs, "proxy") == [90]  # a port's own mode wins

@@ -110,10 +110,22 @@ def spec_problems(specs: Any, services: list[dict[str, Any]] | None = None, cap:
     return problems
 
 
+def ingress_ports(specs: Any, default_mode: str) -> list[Any]:
+    """Ports that services still present publish through the ingress routing mesh."""
+    return [
+        port.get("published")
+        for spec in (specs if isinstance(specs, list) else [])
+        if isinstance(spec, dict) and spec.get("state", "present") != "absent"
+        for port in (spec.get("ports") or [])
+        if isinstance(port, dict) and port.get("mode", default_mode) == "ingress"
+    ]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "swarm_services_spec_problems": spec_problems,
             "swarm_services_image_problem": image_problem,
             "swarm_services_replicas_problem": replicas_problem,
+            "swarm_services_ingress_ports": ingress_ports,
         }
