@@ -317,8 +317,8 @@ def ui(
     if not server.is_loopback(host):
         err.print(f"[yellow]warning:[/] listening on {escape(host)}: anyone who reaches this machine sees the swarm's nodes, "
                   "services and addresses (read-only)", highlight=False)
-    err.print(f"swarmlab ui: http://{'[' + host + ']' if ':' in host else host}:{port}/ reads the swarm through "
-              f"{', '.join(a.host for a in accesses)}; Ctrl-C stops it", highlight=False)
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    err.print(escape(f"swarmlab ui: {url} reads the swarm through {', '.join(a.host for a in accesses)}; Ctrl-C stops it"), highlight=False)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops on Ctrl-C, then raises it again
         server.serve(accesses, host, port)
     err.print("swarmlab ui stopped", highlight=False)
