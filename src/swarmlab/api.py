@@ -116,6 +116,14 @@ def nodes_of(path: Path) -> list[str]:
     return sorted(set(_hosts(groups, managers) + _hosts(groups, workers)))
 
 
+def managers_of(path: Path) -> dict[str, dict[str, Any]]:
+    """The swarm's managers in inventory order, each with its variables (connection settings among them)."""
+    groups = _groups(path)
+    managers, _ = _swarm_groups(groups)
+    hostvars = groups.get("_meta", {}).get("hostvars", {})
+    return {host: hostvars.get(host, {}) for host in _hosts(groups, managers)}
+
+
 def exercise(name: str) -> dict[str, Any]:
     """The vars of an exercise (nginx, httpd) or of a YAML file with swarm_services_specs."""
     path = paths.ROOT / "exercises" / f"{name}.yml"

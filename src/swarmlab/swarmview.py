@@ -79,10 +79,7 @@ def access_of(host: str, hostvars: dict[str, Any]) -> Access:
 
 def accesses(inventory_path: Path) -> list[Access]:
     """One access per manager of the inventory, in its order."""
-    groups = api._groups(inventory_path)
-    managers, _ = api._swarm_groups(groups)
-    hostvars = groups.get("_meta", {}).get("hostvars", {})
-    return [access_of(h, hostvars.get(h, {})) for h in dict.fromkeys(api._hosts(groups, managers))]
+    return [access_of(host, hostvars) for host, hostvars in api.managers_of(inventory_path).items()]
 
 
 @dataclass

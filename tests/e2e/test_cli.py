@@ -3,16 +3,15 @@
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import docker
 import pytest
 import requests
+
+from tests import ui_server
 
 pytestmark = pytest.mark.docker
 
@@ -44,27 +43,15 @@ def test_up_ends_with_a_serving_lab(lab, root):
 
 
 def test_ui_reads_the_lab_it_made(lab):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([CLI, "ui", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, url = ui_server.start()
     try:
-        for _ in range(100):
-            try:
-                events = requests.get(f"http://127.0.0.1:{port}/events", stream=True, timeout=30)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        with events:
-            data = next(line for line in events.iter_lines(decode_unicode=True) if line.startswith("data:"))
-        view = json.loads(data.removeprefix("data:"))
+        view = ui_server.first_snapshot(url)
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        rc, out = ui_server.stop(proc)
     assert view["ok"], view["error"]
     assert sorted(n["name"] for n in view["nodes"]) == ["manager1", "worker1", "worker2"]
     assert [(s["name"], s["running"], s["desired"]) for s in view["services"]] == [("WEB", 3, 3)]
-    assert proc.returncode == 0 and "swarmlab ui stopped" in err, err
+    assert rc == 0 and "swarmlab ui stopped" in out, out
 
 
 def test_lab_ls_lists_the_nodes(lab):

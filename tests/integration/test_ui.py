@@ -3,15 +3,10 @@ WEB's tasks, a rolling update seen without reload, a drain, a label with markup,
 started again, one poller for many pages, no join token in anything the server sends, a clean stop on Ctrl-C.
 The tests share one server and one page and run in file order."""
 
-import json
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import docker
 import pytest
@@ -19,12 +14,12 @@ import requests
 
 from swarmlab import api, paths
 from swarmlab.runner import run_playbook
+from tests import ui_server
 
 pytestmark = pytest.mark.docker
 
 LAB = "it-ui"
 NODES = [{"name": "manager1", "role": "manager"}, {"name": "worker1", "role": "worker"}, {"name": "worker2", "role": "worker"}]
-CLI = str(Path(sys.executable).parent / "swarmlab")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = paths.ROOT / "artifacts"
 RUNNING_WEB = ".task[data-service='WEB'][data-state='running']:not(.old)"
@@ -36,32 +31,8 @@ def sh(node, cmd):
     return out.decode().strip()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_ui(inventory, *args):
-    port = free_port()
-    proc = subprocess.Popen([CLI, "ui", "-i", str(inventory), "--port", str(port), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            requests.get(f"http://127.0.0.1:{port}/api/poller", timeout=1)
-            return proc, f"http://127.0.0.1:{port}"
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.kill()
-    pytest.fail("swarmlab ui did not listen within 30 s")
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=15)
-    return proc.returncode, out + err
+    return ui_server.start("-i", str(inventory), *args)
 
 
 def wait_for(check, timeout, what):
@@ -88,7 +59,7 @@ def server(lab):
     proc, url = start_ui(lab)
     yield proc, url
     if proc.poll() is None:
-        stop(proc)
+        ui_server.stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -213,19 +184,13 @@ def test_one_poller_reads_at_most_once_a_second_for_every_page(server, browser):
     assert 2 <= after["reads"] - before["reads"] <= 6
 
 
-def first_snapshot(url):
-    with requests.get(f"{url}/events", stream=True, timeout=30) as r:
-        data = next(line for line in r.iter_lines(decode_unicode=True) if line.startswith("data:"))
-    return json.loads(data.removeprefix("data:"))
-
-
 def test_over_ssh_as_a_real_fleet_is_reached(lab):
     # The lab's second inventory: a non-root user, its key, recorded host keys and sudo, as real VMs are reached.
     proc, url = start_ui(lab.parent / "hosts-ssh.yml")
     try:
-        view = first_snapshot(url)
+        view = ui_server.first_snapshot(url)
     finally:
-        rc, out = stop(proc)
+        rc, out = ui_server.stop(proc)
     assert view["ok"], view["error"]
     assert view["manager"] == "manager1" and sorted(n["name"] for n in view["nodes"]) == ["manager1", "worker1", "worker2"]
     assert rc == 0, out
@@ -233,7 +198,7 @@ def test_over_ssh_as_a_real_fleet_is_reached(lab):
 
 def test_ctrl_c_stops_the_server_cleanly(server):
     proc, url = server
-    rc, out = stop(proc)
+    rc, out = ui_server.stop(proc)
     assert rc == 0 and "swarmlab ui stopped" in out and "Traceback" not in out, out
     leftover = subprocess.run(["pgrep", "-f", f"exec -i {LAB}-manager1 docker system dial-stdio"], capture_output=True, text=True)
     assert leftover.stdout == "", "relay processes outlived the server"
@@ -243,5 +208,5 @@ def test_ctrl_c_stops_the_server_cleanly(server):
 
 def test_listening_beyond_loopback_is_warned_about(lab):
     proc, _ = start_ui(lab, "--host", "0.0.0.0")
-    rc, out = stop(proc)
+    rc, out = ui_server.stop(proc)
     assert rc == 0 and "warning: listening on 0.0.0.0: anyone who reaches this machine sees the swarm" in out, out

@@ -1,15 +1,12 @@
 """Errors users cause that need no Docker engine to show: one clear line, exit 1, no traceback."""
 
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
+from tests import ui_server
 
 CLI = str(Path(sys.executable).parent / "swarmlab")
 
@@ -101,23 +98,11 @@ def test_ui_on_a_port_in_use_says_what_to_do(tmp_path):
 def test_ui_shows_why_the_manager_cannot_be_reached(tmp_path):
     inv = tmp_path / "hosts.yml"
     inv.write_text("all:\n  children:\n    managers:\n      hosts:\n        mestre: {ansible_host: nosuchhost.invalid}\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([CLI, "ui", "-i", str(inv), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, url = ui_server.start("-i", str(inv))
     try:
-        for _ in range(100):
-            try:
-                events = requests.get(f"http://127.0.0.1:{port}/events", stream=True, timeout=10)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        with events:
-            data = next(line for line in events.iter_lines(decode_unicode=True) if line.startswith("data:"))
-        view = json.loads(data.removeprefix("data:"))
+        view = ui_server.first_snapshot(url)
         assert not view["ok"]
         assert view["error"].startswith("cannot reach the swarm: mestre: ssh: Could not resolve hostname nosuchhost.invalid")
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
-    assert proc.returncode == 0 and "swarmlab ui stopped" in err and "Traceback" not in err
+        rc, out = ui_server.stop(proc)
+    assert rc == 0 and "swarmlab ui stopped" in out and "Traceback" not in out
