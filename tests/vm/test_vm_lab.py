@@ -157,6 +157,10 @@ def test_a_rebooted_worker_comes_back(inventory):
 def test_a_killed_vm_is_named_and_the_service_keeps_running(inventory):
     pid = int((paths.lab_state(LAB) / "vms" / "worker1" / "pid").read_text())
     os.kill(pid, signal.SIGKILL)
+    # The kernel takes a moment to reap the killed process.
+    deadline = time.monotonic() + 10
+    while vm("worker1").state != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert vm("worker1").state == "stopped"
 
     # Its port stops answering at once; Swarm marks the node down after its heartbeats are missed.
