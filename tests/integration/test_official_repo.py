@@ -1,86 +1,164 @@
-"""docker_engine's official-repository path, against a local signed mirror in Docker's layout."""
+"""docker_engine's default install: docker-ce, docker-ce-cli, containerd.io, docker-buildx-plugin and
+docker-compose-plugin by Docker's names and version strings, from a local signed mirror in Docker's layout
+(repackaged from the distribution's packages: Docker's repository is out of reach), on Debian 12 and Ubuntu
+24.04 nodes. One lab per release; the tests run in file order for each."""
 
 import docker
 import pytest
+import requests
 
 from swarmlab.runner import run_playbook
 
 pytestmark = pytest.mark.docker
 
-LAB = "it-repo"
 DOCKER_FPR = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
+PACKAGES = ["docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin"]
+RELEASES = {
+    "bookworm": {"distribution": "debian", "subnet": "172.30.20.0/24", "suffix": "~debian.12~bookworm"},
+    "noble": {"distribution": "ubuntu", "subnet": "172.30.31.0/24", "suffix": "~ubuntu.24.04~noble"},
+}
 
 
-def node_exec(node, cmd):
-    c = docker.from_env().containers.get(f"{LAB}-{node}")
-    rc, out = c.exec_run(["sh", "-c", cmd])
-    return rc, out.decode()
+class Mirror:
+    def __init__(self, release, inventory):
+        self.release, self.inventory, self.lab = release, inventory, f"it-repo-{release}"
+        rc, fpr = self.sh("mirror", "GNUPGHOME=/srv/gnupg gpg --batch --with-colons --list-keys | awk -F: '/^fpr:/{print $10; exit}'")
+        assert rc == 0 and len(fpr.strip()) == 40, fpr
+        self.fingerprint = fpr.strip()
+        rc, ip = self.sh("mirror", "hostname -I")
+        self.url = f"http://{ip.split()[0]}/linux/{RELEASES[release]['distribution']}"
+        index = requests.get(f"{self.url}/dists/{release}/stable/binary-amd64/Packages", timeout=10)
+        index.raise_for_status()
+        self.versions = {}  # package -> its versions in the mirror, oldest first
+        for stanza in index.text.strip().split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line)
+            self.versions.setdefault(fields["Package"], []).append(fields["Version"])
+        for versions in self.versions.values():
+            versions.sort(key=lambda v: v.split("-")[-1])
+
+    def sh(self, node, cmd):
+        rc, out = docker.from_env().containers.get(f"{self.lab}-{node}").exec_run(["sh", "-c", cmd])
+        return rc, out.decode()
+
+    def official(self, fingerprint=None, **extra):
+        """The role's defaults (its package set), pointed at this mirror."""
+        return {
+            "docker_engine_source": "official",
+            "docker_engine_repo_url": self.url,
+            "docker_engine_repo_key_fingerprint": fingerprint or self.fingerprint,
+            **extra,
+        }
+
+    def installed(self, node):
+        """package -> version of the Docker packages dpkg has installed on the node."""
+        rc, out = self.sh(node, "dpkg-query -W -f '${Package} ${Version} ${db:Status-Status}\\n' " + " ".join(PACKAGES + ["docker.io", "containerd", "runc"]))
+        return {p: v for p, v, status in (line.split(" ") for line in out.splitlines() if line.count(" ") == 2) if status == "installed"}
 
 
-@pytest.fixture(scope="module")
-def mirror(make_lab, root):
-    inventory = make_lab(
-        LAB,
-        "172.30.20.0/24",
-        [{"name": "mirror", "role": "manager"}, {"name": "good", "role": "worker"}, {"name": "bad", "role": "worker"}],
-    )
+@pytest.fixture(scope="module", params=list(RELEASES))
+def mirror(request, make_lab, root):
+    release = request.param
+    if RELEASES[release]["distribution"] == "ubuntu":
+        try:
+            requests.head(f"http://archive.ubuntu.com/ubuntu/dists/{release}/Release", timeout=10).raise_for_status()
+        except requests.RequestException as exc:
+            pytest.skip(f"Ubuntu's archive does not answer ({exc.__class__.__name__}); Ubuntu {release} is not tested here")
+        images = run_playbook("lab_images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": release})
+        assert images.ok, images.failures or images.error
+    nodes = [{"name": "mirror", "role": "manager"}, {"name": "good", "role": "worker"}, {"name": "bad", "role": "worker"}]
+    inventory = make_lab(f"it-repo-{release}", RELEASES[release]["subnet"], nodes, lab_nodes_image=f"swarmlab/node:{release}")
     result = run_playbook(root / "tests/integration/playbooks/apt_mirror.yml", inventory)
     assert result.ok, result.failures or result.error
-    rc, fpr = node_exec("mirror", "GNUPGHOME=/srv/gnupg gpg --batch --with-colons --list-keys | awk -F: '/^fpr:/{print $10; exit}'")
-    assert rc == 0 and len(fpr.strip()) == 40
-    rc, ip = node_exec("mirror", "hostname -I")
-    return {"inventory": inventory, "url": f"http://{ip.split()[0]}/linux/debian", "fingerprint": fpr.strip()}
-
-
-def official(mirror, fingerprint):
-    return {
-        "docker_engine_source": "official",
-        "docker_engine_repo_url": mirror["url"],
-        "docker_engine_repo_key_fingerprint": fingerprint,
-        # The mirror holds the distribution's engine, not docker-ce: its dependencies must stay.
-        "docker_engine_packages": ["docker.io"],
-        "docker_engine_conflicting_packages": ["docker-ce", "docker-ce-cli", "containerd.io", "podman-docker"],
-    }
+    m = Mirror(release, inventory)
+    suffix = RELEASES[release]["suffix"]
+    # Two docker-ce builds in Docker's version format, the rest once.
+    assert len(m.versions["docker-ce"]) == 2 and all(v.startswith("5:") and v.endswith(suffix) for v in m.versions["docker-ce"])
+    assert m.versions["docker-ce-cli"] == m.versions["docker-ce"]
+    assert set(PACKAGES) <= set(m.versions)
+    return m
 
 
 def test_check_mode_before_the_repository_is_added_changes_nothing(mirror):
-    result = run_playbook("docker", mirror["inventory"], official(mirror, mirror["fingerprint"]), limit="good", check=True)
+    result = run_playbook("docker", mirror.inventory, mirror.official(), limit="good", check=True)
     assert result.ok, result.failures or result.error
     assert ("good", "Add Docker's repository") in [(h, t) for h, t in result.changes]
-    rc, out = node_exec("good", "ls /etc/apt/keyrings /etc/apt/sources.list.d; ls /tmp; dpkg -s docker.io")
-    assert rc != 0 and "docker" not in out.replace("docker.io", ""), out
+    rc, out = mirror.sh("good", "ls /etc/apt/keyrings /etc/apt/sources.list.d; ls /tmp")
+    assert "docker" not in out, out
+    assert mirror.installed("good") == {}
 
 
-def test_installs_from_the_signed_repository(mirror):
-    # Spaced, lower-case fingerprint: the form people paste.
-    fpr = " ".join(mirror["fingerprint"][i : i + 4] for i in range(0, 40, 4)).lower()
-    first = run_playbook("docker", mirror["inventory"], official(mirror, fpr), limit="good")
+def test_replaces_the_distributions_engine_with_docker_ce_pinned_and_held(mirror):
+    # A node that runs the distribution's docker.io, as many do before they move to Docker's packages.
+    distro = run_playbook("docker", mirror.inventory, {"docker_engine_source": "distro"}, limit="good")
+    assert distro.ok, distro.failures or distro.error
+    assert "docker.io" in mirror.installed("good")
+
+    old = mirror.versions["docker-ce"][0]
+    first = run_playbook("docker", mirror.inventory, mirror.official(docker_engine_version=old, docker_engine_hold=True), limit="good")
     assert first.ok, first.failures or first.error
-    assert first.stats["good"].changed > 0
+    again = run_playbook("docker", mirror.inventory, mirror.official(docker_engine_version=old, docker_engine_hold=True), limit="good")
+    assert again.ok and again.stats["good"].changed == 0, again.changes
 
-    again = run_playbook("docker", mirror["inventory"], official(mirror, fpr), limit="good")
-    assert again.ok and again.stats["good"].changed == 0
+    installed = mirror.installed("good")
+    assert installed == {
+        "docker-ce": old,
+        "docker-ce-cli": old,
+        **{p: mirror.versions[p][-1] for p in ("containerd.io", "docker-buildx-plugin", "docker-compose-plugin")},
+    }, installed  # docker.io, containerd and runc are gone
+    rc, held = mirror.sh("good", "apt-mark showhold")
+    assert sorted(held.split()) == sorted(PACKAGES), held
+    rc, owner = mirror.sh("good", 'dpkg -S "$(command -v dockerd)" "$(command -v docker)"')
+    assert [line.split(":")[0] for line in owner.splitlines()] == ["docker-ce", "docker-ce-cli"], owner
+    rc, server = mirror.sh("good", "docker version --format '{{.Server.Version}}'")
+    assert rc == 0 and server.startswith(old.split(":")[1].split("-")[0]), server
 
-    rc, policy = node_exec("good", "apt-cache policy docker.io")
-    assert rc == 0 and mirror["url"] + " bookworm/stable" in policy
-    rc, sources = node_exec("good", "cat /etc/apt/sources.list.d/docker.sources")
-    assert f"URIs: {mirror['url']}" in sources and "Signed-By: /etc/apt/keyrings/docker.asc" in sources
+    rc, policy = mirror.sh("good", "apt-cache policy docker-ce")
+    assert rc == 0 and f"{mirror.url} {mirror.release}/stable" in policy, policy
+    rc, sources = mirror.sh("good", "cat /etc/apt/sources.list.d/docker.sources")
+    assert f"URIs: {mirror.url}" in sources and "Signed-By: /etc/apt/keyrings/docker.asc" in sources
     # The key was checked in a scratch file, not left beside the keyring.
-    assert node_exec("good", "ls /etc/apt/keyrings")[1].split() == ["docker.asc"]
-    rc, version = node_exec("good", "docker info --format '{{.ServerVersion}}'")
-    assert rc == 0 and version.strip()
+    assert mirror.sh("good", "ls /etc/apt/keyrings")[1].split() == ["docker.asc"]
+
+    # The CLI plugins answer wherever their package carries one (Ubuntu has them; Debian 12 has no such package).
+    for plugin in ("buildx", "compose"):
+        rc, files = mirror.sh("good", f"dpkg -L docker-{plugin}-plugin")
+        carried = f"/usr/libexec/docker/cli-plugins/docker-{plugin}" in files.split()
+        rc, out = mirror.sh("good", f"docker {plugin} version")
+        assert (rc == 0) == carried, (plugin, files, out)
+        if carried:
+            assert mirror.versions[f"docker-{plugin}-plugin"][-1].split("-")[0] in out, out
+        else:  # Ubuntu's plugins are in its archive: there the branch above must have run
+            assert mirror.release != "noble", (plugin, files)
+
+
+def test_a_newer_pin_moves_the_held_engine(mirror):
+    new = mirror.versions["docker-ce"][1]
+    _, before = mirror.sh("good", "systemctl show -p ExecMainPID --value docker")
+    result = run_playbook("docker", mirror.inventory, mirror.official(docker_engine_version=new, docker_engine_hold=True), limit="good")
+    assert result.ok, result.failures or result.error
+    again = run_playbook("docker", mirror.inventory, mirror.official(docker_engine_version=new, docker_engine_hold=True), limit="good")
+    assert again.ok and again.stats["good"].changed == 0, again.changes
+
+    installed = mirror.installed("good")
+    assert installed["docker-ce"] == new and installed["docker-ce-cli"] == new, installed
+    rc, held = mirror.sh("good", "apt-mark showhold")
+    assert sorted(held.split()) == sorted(PACKAGES), held
+    # The upgrade restarted the engine, and it answers.
+    _, after = mirror.sh("good", "systemctl show -p ExecMainPID --value docker")
+    assert after.strip() not in ("0", before.strip()), (before, after)
+    rc, out = mirror.sh("good", "docker info --format '{{.ServerVersion}}'")
+    assert rc == 0 and out.strip(), out
 
 
 def test_wrong_fingerprint_installs_nothing(mirror):
-    result = run_playbook("docker", mirror["inventory"], official(mirror, DOCKER_FPR), limit="bad")
+    result = run_playbook("docker", mirror.inventory, mirror.official(DOCKER_FPR), limit="bad")
     assert not result.ok
     [failure] = result.failures
     assert failure.host == "bad"
     assert f"not the pinned {DOCKER_FPR}" in failure.message
-    assert mirror["fingerprint"] in failure.message
+    assert mirror.fingerprint in failure.message
     assert "Nothing was installed" in failure.message
 
-    rc, _ = node_exec("bad", "dpkg -s docker.io")
-    assert rc != 0
-    rc, _ = node_exec("bad", "test -e /etc/apt/keyrings/docker.asc || test -e /etc/apt/sources.list.d/docker.sources")
+    assert mirror.installed("bad") == {}
+    rc, _ = mirror.sh("bad", "test -e /etc/apt/keyrings/docker.asc || test -e /etc/apt/sources.list.d/docker.sources")
     assert rc != 0
