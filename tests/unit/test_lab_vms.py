@@ -41,3 +41,9 @@ def test_module_arguments_carry_identity_not_secrets(plan):
     assert mestre["seed"] == {"hostname": "mestre", "address": "192.168.99.100/24", "user": "swarmlab", "authorized_keys": "ssh-ed25519 AAAA lab"}
     # The private host key goes by path, so it never appears among the task's arguments.
     assert mestre["seed_files"] == {"ssh_host_ed25519_key": "/state/host_keys/mestre", "ssh_host_ed25519_key.pub": "/state/host_keys/mestre.pub"}
+
+
+def test_a_node_may_boot_another_image(plan):
+    nodes = [{"name": "m", "role": "manager"}, {"name": "w", "vm_image": "/var/tmp/swarmlab-vm/noble"}]
+    args = plan.lab_vm_args(plan.lab_vms(nodes, "10.9.8.0/24", "p"), "l", "/s", "/var/tmp/swarmlab-vm/bookworm", "tcg", "u", "k", "/h")
+    assert [args[n]["image"] for n in ("m", "w")] == ["/var/tmp/swarmlab-vm/bookworm", "/var/tmp/swarmlab-vm/noble"]

@@ -13,6 +13,7 @@ def lab_vms(nodes, subnet, prefix, memory="", vm_memory="1g", vm_disk="20000m", 
     """One dict per node, in the lab's order: the host-only network's .100 onwards, one tap each.
 
     memory: the lab's memory for every node ("" = vm_memory); a node's own memory, disk, cpus and ports win.
+    A node's vm_image (an image directory, e.g. another release's) replaces the lab's image for that VM.
     """
     net = subnet.split("/")[0].rsplit(".", 1)[0]
     out = []
@@ -26,6 +27,7 @@ def lab_vms(nodes, subnet, prefix, memory="", vm_memory="1g", vm_disk="20000m", 
             "disk": human_to_bytes(node.get("disk") or vm_disk) // MIB,
             "cpus": math.ceil(float(node.get("cpus") or cpus or 1)),  # qemu takes whole vCPUs
             "ports": list(node.get("ports") or []) + list(ports),
+            "image": node.get("vm_image") or "",
         })
     return out
 
@@ -38,7 +40,7 @@ def lab_vm_args(vms, lab, vm_dir, image, accel, user, public_key, host_keys_dir)
         out[vm["name"]] = {
             "name": f"{lab}-{vm['name']}",
             "dir": f"{vm_dir}/{vm['name']}",
-            "image": image,
+            "image": vm.get("image") or image,
             "memory": vm["memory"],
             "cpus": vm["cpus"],
             "disk": vm["disk"],
