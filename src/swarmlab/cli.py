@@ -91,6 +91,8 @@ def _step(title: str, verbose: bool, call: Callable[..., T], *args: Any, **kwarg
     failed = sum(s.failed + s.unreachable for s in result.stats.values())
     mark = "[green]✓[/]" if result.ok else "[red]✗[/]"
     err.print(f"{mark} {title} ({result.duration:.0f} s, {hosts} hosts, {result.changed} changed, {failed} failed)")
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     return out
 
 

@@ -58,6 +58,8 @@ class RunResult:
     error: str = ""  # Ansible's own error when it stopped before any task (syntax, inventory)
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # set_fact results per host (reports)
     changes: list[tuple[str, str]] = field(default_factory=list)  # (host, task) of every change, in order
+    # What the roles warn of (debug messages that start "WARNING: "), once each, in order.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -203,6 +205,14 @@ def run_playbook(
     final: dict[str, Any] = {}
     facts: dict[str, dict[str, Any]] = {}
     changes: list[tuple[str, str]] = []
+    warnings: list[str] = []
+
+    def warn(res: Mapping[str, Any]) -> None:
+        msg = res.get("msg")
+        if isinstance(msg, str) and msg.startswith("WARNING: "):
+            text = " ".join(msg.removeprefix("WARNING: ").split())
+            if text not in warnings:
+                warnings.append(text)
 
     def handler(event: dict[str, Any]) -> bool:
         data = event.get("event_data", {})
@@ -220,9 +230,12 @@ def run_playbook(
             res = data.get("res", {})
             if res.get("changed"):
                 changes.append((data.get("host", "?"), data.get("task", "?")))
+            warn(res)
             # no_log results arrive censored, without their facts.
             if isinstance(res.get("ansible_facts"), dict) and not res.get("censored"):
                 facts.setdefault(data.get("host", "?"), {}).update(res["ansible_facts"])
+        elif kind == "runner_item_on_ok":
+            warn(data.get("res", {}))
         elif kind == "playbook_on_stats":
             final.update(data)
         if on_event:
@@ -268,4 +281,5 @@ def run_playbook(
         error=error,
         facts=facts,
         changes=changes,
+        warnings=warnings,
     )

@@ -166,16 +166,20 @@ def main() -> None:
         recorded = {}
     if pid and recorded.get("spec") == spec:
         module.exit_json(changed=False, starting=False, pid=pid, dir=str(vm_dir))
+    disk = vm_dir / "disk.qcow2"
+    # An overlay belongs to the base it was made on: a rebuilt image means a fresh disk.
+    made_on = recorded.get("spec", {}).get("recipe")
+    stale = disk.exists() and made_on != recipe
+    fresh_disk = stale and made_on is not None  # the image was rebuilt under a VM that had a disk
     if module.check_mode:
-        module.exit_json(changed=True, starting=True)
+        module.exit_json(changed=True, starting=True, fresh_disk=fresh_disk)
 
     if pid:
         stop(pid)
     vm_dir.mkdir(parents=True, exist_ok=True)
     vm_dir.chmod(0o700)
-    disk = vm_dir / "disk.qcow2"
-    if recorded.get("spec", {}).get("recipe") != recipe:
-        disk.unlink(missing_ok=True)  # an overlay belongs to the base it was made on
+    if stale:
+        disk.unlink()
     if not disk.exists():
         run(module, ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image / "disk.raw"), "-F", "raw", str(disk), f"{p['disk']}M"])
     elif recorded.get("spec", {}).get("disk", 0) < p["disk"]:
@@ -189,7 +193,7 @@ def main() -> None:
     pid = int((vm_dir / "qemu.pid").read_text())
     (vm_dir / "pid").write_text(f"{pid}\n")
     (vm_dir / "vm.json").write_text(json.dumps({"spec": spec, "info": p["info"]}, indent=2) + "\n")
-    module.exit_json(changed=True, starting=True, pid=pid, dir=str(vm_dir))
+    module.exit_json(changed=True, starting=True, pid=pid, dir=str(vm_dir), fresh_disk=fresh_disk)
 
 
 if __name__ == "__main__":
