@@ -150,6 +150,21 @@ def test_a_newer_pin_moves_the_held_engine(mirror):
     assert rc == 0 and out.strip(), out
 
 
+def test_hosts_beside_the_units_own_h_are_refused(mirror):
+    # docker.service starts dockerd with -H fd://; dockerd refuses to start with hosts in daemon.json too.
+    state = "cat /etc/docker/daemon.json; systemctl show -p ExecMainPID --value docker"
+    _, before = mirror.sh("good", state)
+    pinned = {"docker_engine_version": mirror.versions["docker-ce"][1], "docker_engine_hold": True}
+    options = {"docker_engine_daemon_options": {"hosts": ["unix:///var/run/docker.sock"]}}
+    result = run_playbook("docker", mirror.inventory, mirror.official(**pinned, **options), limit="good")
+    assert not result.ok
+    [failure] = result.failures
+    assert "starts dockerd with -H" in failure.message and "Nothing was written" in failure.message, failure.message
+    assert mirror.sh("good", state)[1] == before  # the same daemon.json, the same engine process
+    rc, out = mirror.sh("good", "docker info --format '{{.ServerVersion}}'")
+    assert rc == 0, out
+
+
 def test_wrong_fingerprint_installs_nothing(mirror):
     result = run_playbook("docker", mirror.inventory, mirror.official(DOCKER_FPR), limit="bad")
     assert not result.ok
