@@ -43,6 +43,10 @@ def test_not_enough_memory_is_refused_before_any_vm_starts(lab_up, tmp_path):
     assert not result.ok
     [failure] = result.failures
     assert "Not enough memory for manager1" in failure.message and "--memory" in failure.message, failure.message
+    # The accelerator was chosen first; without KVM one line says the VMs would run slowly under TCG.
+    accel = (paths.lab_state("it-vm-mem") / "accel").read_text().strip()
+    tcg = [w for w in result.warnings if w.startswith("KVM cannot boot a guest on this host")]
+    assert accel in ("kvm", "tcg") and len(tcg) == (accel == "tcg") and all("TCG" in w for w in tcg), result.warnings
     assert not qemu_processes("it-vm-mem") and not lab.vms("it-vm-mem")
     assert not (tmp_path / "hosts.yml").exists()
 
