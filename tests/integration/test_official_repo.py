@@ -51,7 +51,7 @@ class Mirror:
 
     def installed(self, node):
         """package -> version of the Docker packages dpkg has installed on the node."""
-        rc, out = self.sh(node, "dpkg-query -W -f '${Package} ${Version} ${db:Status-Status}\\n' " + " ".join(PACKAGES + ["docker.io", "containerd", "runc"]))
+        rc, out = self.sh(node, "dpkg-query -W -f '${Package} ${Version} ${db:Status-Status}\\n' " + " ".join(PACKAGES + ["docker.io", "containerd", "runc", "docker-buildx", "docker-compose-v2"]))
         return {p: v for p, v, status in (line.split(" ") for line in out.splitlines() if line.count(" ") == 2) if status == "installed"}
 
 
@@ -88,10 +88,12 @@ def test_check_mode_before_the_repository_is_added_changes_nothing(mirror):
 
 
 def test_replaces_the_distributions_engine_with_docker_ce_pinned_and_held(mirror):
-    # A node that runs the distribution's docker.io, as many do before they move to Docker's packages.
-    distro = run_playbook("docker", mirror.inventory, {"docker_engine_source": "distro"}, limit="good")
+    # A node that runs the distribution's docker.io, as many do before they move to Docker's packages, with
+    # the release's own CLI plugins where it has them (their files are the plugin packages' files too).
+    plugins = ["docker-buildx", "docker-compose-v2"] if mirror.release == "noble" else []
+    distro = run_playbook("docker", mirror.inventory, {"docker_engine_source": "distro", "docker_engine_distro_packages": ["docker.io", *plugins]}, limit="good")
     assert distro.ok, distro.failures or distro.error
-    assert "docker.io" in mirror.installed("good")
+    assert {"docker.io", *plugins} <= set(mirror.installed("good"))
 
     old = mirror.versions["docker-ce"][0]
     first = run_playbook("docker", mirror.inventory, mirror.official(docker_engine_version=old, docker_engine_hold=True), limit="good")
@@ -104,7 +106,7 @@ def test_replaces_the_distributions_engine_with_docker_ce_pinned_and_held(mirror
         "docker-ce": old,
         "docker-ce-cli": old,
         **{p: mirror.versions[p][-1] for p in ("containerd.io", "docker-buildx-plugin", "docker-compose-plugin")},
-    }, installed  # docker.io, containerd and runc are gone
+    }, installed  # docker.io, containerd, runc and the release's own plugins are gone
     rc, held = mirror.sh("good", "apt-mark showhold")
     assert sorted(held.split()) == sorted(PACKAGES), held
     rc, owner = mirror.sh("good", 'dpkg -S "$(command -v dockerd)" "$(command -v docker)"')
