@@ -1,8 +1,20 @@
 """The Docker layer: lab images are built once per session; each test module makes its own lab."""
 
 import pytest
+import requests
 
 from swarmlab.runner import run_playbook
+
+
+def ubuntu_images(release, vm=False):
+    """Builds the Ubuntu release's lab images (and its VM image); "" then, or why Ubuntu's archive cannot serve them."""
+    try:
+        requests.head(f"http://archive.ubuntu.com/ubuntu/dists/{release}/Release", timeout=10).raise_for_status()
+    except requests.RequestException as exc:
+        return f"Ubuntu's archive does not answer ({exc.__class__.__name__})"
+    images = run_playbook("lab_images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": release, "lab_images_vm": vm})
+    assert images.ok, images.failures or images.error
+    return ""
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from swarmlab.runner import run_playbook
+from tests.docker_fixtures import ubuntu_images
 
 pytestmark = pytest.mark.docker
 
@@ -59,12 +60,8 @@ class Mirror:
 def mirror(request, make_lab, root):
     release = request.param
     if RELEASES[release]["distribution"] == "ubuntu":
-        try:
-            requests.head(f"http://archive.ubuntu.com/ubuntu/dists/{release}/Release", timeout=10).raise_for_status()
-        except requests.RequestException as exc:
-            pytest.skip(f"Ubuntu's archive does not answer ({exc.__class__.__name__}); Ubuntu {release} is not tested here")
-        images = run_playbook("lab_images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": release})
-        assert images.ok, images.failures or images.error
+        if unavailable := ubuntu_images(release):
+            pytest.skip(f"{unavailable}; Ubuntu {release} is not tested here")
     nodes = [{"name": "mirror", "role": "manager"}, {"name": "good", "role": "worker"}, {"name": "bad", "role": "worker"}]
     inventory = make_lab(f"it-repo-{release}", RELEASES[release]["subnet"], nodes, lab_nodes_image=f"swarmlab/node:{release}")
     result = run_playbook(root / "tests/integration/playbooks/apt_mirror.yml", inventory)

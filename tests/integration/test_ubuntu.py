@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from swarmlab import api
-from swarmlab.runner import run_playbook
+from tests.docker_fixtures import ubuntu_images
 
 pytestmark = pytest.mark.docker
 
@@ -45,12 +45,8 @@ class Lab:
 @pytest.fixture(scope="module", params=list(RELEASES))
 def ubuntu(request, make_lab):
     release = request.param
-    try:
-        requests.head(f"http://archive.ubuntu.com/ubuntu/dists/{release}/Release", timeout=10).raise_for_status()
-    except requests.RequestException as exc:
-        pytest.skip(f"Ubuntu's archive does not answer ({exc.__class__.__name__}); Ubuntu {release} is not tested here")
-    images = run_playbook("lab_images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": release})
-    assert images.ok, images.failures or images.error
+    if unavailable := ubuntu_images(release):
+        pytest.skip(f"{unavailable}; Ubuntu {release} is not tested here")
     inventory = make_lab(f"it-{release}", RELEASES[release][1], NODES, lab_nodes_image=f"swarmlab/node:{release}")
     return Lab(release, inventory)
 

@@ -17,6 +17,7 @@ import yaml
 
 from swarmlab import lab, paths
 from swarmlab.runner import run_playbook
+from tests.docker_fixtures import ubuntu_images
 
 pytestmark = pytest.mark.vm
 
@@ -69,13 +70,7 @@ def failure_text(result):
 @pytest.fixture(scope="module")
 def worker_release():
     """noble, with its VM image built, where Ubuntu's archive answers; else bookworm, the lab's own."""
-    try:
-        requests.head("http://archive.ubuntu.com/ubuntu/dists/noble/Release", timeout=10).raise_for_status()
-    except requests.RequestException:
-        return "bookworm"
-    images = run_playbook("lab_images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": "noble", "lab_images_vm": True})
-    assert images.ok, images.failures or images.error
-    return "noble"
+    return "bookworm" if ubuntu_images("noble", vm=True) else "noble"
 
 
 @pytest.fixture(scope="module")

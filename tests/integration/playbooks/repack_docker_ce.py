@@ -12,6 +12,7 @@ GNUPGHOME holds the signing key.
 """
 
 import glob
+import itertools
 import os
 import re
 import shutil
@@ -28,28 +29,15 @@ CLI_FILES = (
 MAINTAINER = "swarmlab test mirror <mirror@swarmlab.test>"
 
 # Maintainer scripts in the shape Docker's packages have (debhelper's systemd handling).
-ENGINE_POSTINST = """#!/bin/sh
+POSTINST = """#!/bin/sh
 set -e
-if [ "$1" = configure ]; then
-    getent group docker >/dev/null || groupadd --system docker
-    deb-systemd-helper unmask docker.socket docker.service >/dev/null || true
-    deb-systemd-helper enable docker.socket docker.service >/dev/null || true
+if [ "$1" = configure ]; then{first}
+    deb-systemd-helper unmask {units} >/dev/null || true
+    deb-systemd-helper enable {units} >/dev/null || true
     if [ -d /run/systemd/system ]; then
         systemctl --system daemon-reload >/dev/null || true
         if [ -n "$2" ]; then action=restart; else action=start; fi
-        deb-systemd-invoke $action docker.socket docker.service >/dev/null || true
-    fi
-fi
-"""
-CONTAINERD_POSTINST = """#!/bin/sh
-set -e
-if [ "$1" = configure ]; then
-    deb-systemd-helper unmask containerd.service >/dev/null || true
-    deb-systemd-helper enable containerd.service >/dev/null || true
-    if [ -d /run/systemd/system ]; then
-        systemctl --system daemon-reload >/dev/null || true
-        if [ -n "$2" ]; then action=restart; else action=start; fi
-        deb-systemd-invoke $action containerd.service >/dev/null || true
+        deb-systemd-invoke $action {units} >/dev/null || true
     fi
 fi
 """
@@ -64,6 +52,19 @@ set -e
 if [ "$1" = purge ]; then deb-systemd-helper purge {units} >/dev/null || true; fi
 if [ -d /run/systemd/system ]; then systemctl --system daemon-reload >/dev/null || true; fi
 """
+
+
+def service_scripts(units, first=""):
+    """postinst, prerm and postrm for a package whose systemd units start at install and stop at removal."""
+    return {
+        "postinst": POSTINST.format(units=units, first=first and f"\n    {first}"),
+        "prerm": PRERM.format(units=units),
+        "postrm": POSTRM.format(units=units),
+    }
+
+
+def cli_file(rel):
+    return rel in CLI_FILES or rel.startswith("usr/share/man/man1/")
 
 
 def run(*argv, **kw):
@@ -187,21 +188,15 @@ def main(incoming, base, revisions):
             Conflicts="containerd, runc",
             Replaces="containerd, runc",
         )
-        ctd.scripts = {
-            "postinst": CONTAINERD_POSTINST,
-            "prerm": PRERM.format(units="containerd.service"),
-            "postrm": POSTRM.format(units="containerd.service"),
-        }
+        ctd.scripts = service_scripts("containerd.service")
         ctd.build(pool, f"An open and reliable container runtime ({origin} containerd {containerd.fields['Version']} and runc {runc.fields['Version']})")
 
         engine_up = upstream(engine.fields["Version"])
-        engine_files = [f for f in engine.files() if f not in CLI_FILES and not f.startswith("usr/share/man/man1/")]
         for revision in revisions:
             version = f"5:{engine_up}-{revision}{suffix}"
             cli = Package(work, "docker-ce-cli", version, arch)
-            for f in engine.files():
-                if f in CLI_FILES or f.startswith("usr/share/man/man1/"):
-                    cli.take(engine, f)
+            for f in filter(cli_file, engine.files()):
+                cli.take(engine, f)
             cli.fields.update(
                 Depends=", ".join(c for c in engine.fields["Depends"].split(", ") if c.startswith("libc6")),
                 Conflicts="docker (<< 1.5~), docker-engine, docker.io",
@@ -211,7 +206,7 @@ def main(incoming, base, revisions):
             cli.build(pool, f"Docker CLI: the open-source application container engine ({origin} docker.io {engine.fields['Version']})")
 
             ce = Package(work, "docker-ce", version, arch)
-            for f in engine_files:
+            for f in itertools.filterfalse(cli_file, engine.files()):
                 link = os.path.join(engine.root, f)
                 if os.path.islink(link) and os.readlink(link) == "tini-static":
                     ce.take(tini, "usr/bin/tini-static", f)  # docker-init is tini, in docker-ce itself
@@ -226,11 +221,7 @@ def main(incoming, base, revisions):
                 Conflicts="docker (<< 1.5~), docker-engine, docker.io",
                 Replaces="docker-engine",
             )
-            ce.scripts = {
-                "postinst": ENGINE_POSTINST,
-                "prerm": PRERM.format(units="docker.service docker.socket"),
-                "postrm": POSTRM.format(units="docker.service docker.socket"),
-            }
+            ce.scripts = service_scripts("docker.socket docker.service", first="getent group docker >/dev/null || groupadd --system docker")
             ce.build(pool, f"Docker: the open-source application container engine ({origin} docker.io {engine.fields['Version']})")
 
         for plugin, name in (("docker-buildx", "docker-buildx-plugin"), ("docker-compose-v2", "docker-compose-plugin")):
