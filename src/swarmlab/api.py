@@ -116,6 +116,14 @@ def nodes_of(path: Path) -> list[str]:
     return sorted(set(_hosts(groups, managers) + _hosts(groups, workers)))
 
 
+def hosts_of(path: Path) -> dict[str, dict[str, Any]]:
+    """Every node of the swarm, managers first in inventory order, each with its variables."""
+    groups = _groups(path)
+    managers, workers = _swarm_groups(groups)
+    hostvars = groups.get("_meta", {}).get("hostvars", {})
+    return {host: hostvars.get(host, {}) for host in _hosts(groups, managers) + _hosts(groups, workers)}
+
+
 def managers_of(path: Path) -> dict[str, dict[str, Any]]:
     """The swarm's managers in inventory order, each with its variables (connection settings among them)."""
     groups = _groups(path)
@@ -163,6 +171,13 @@ def lab_up(
     if ready and driver != "container":
         raise LabError("a ready-made lab is made of containers; leave out --ready for VMs, or --driver vm for a ready lab")
     lab.engine()
+    extravars = lab_vars(managers, workers, template, memory, driver, ready)
+    # A template's size is the role's to know: ansible.cfg's forks apply.
+    return _run("lab_up", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
+
+
+def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: str = "", driver: str = "container", ready: bool = False) -> dict[str, Any]:
+    """lab_up.yml's variables for a lab of the default name."""
     extravars: dict[str, Any] = {
         "lab_nodes_managers": managers,
         "lab_nodes_workers": workers,
@@ -172,8 +187,7 @@ def lab_up(
     }
     if memory:
         extravars["lab_nodes_memory"] = memory
-    # A template's size is the role's to know: ansible.cfg's forks apply.
-    return _run("lab_up", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
+    return extravars
 
 
 def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:

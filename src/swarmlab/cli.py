@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from swarmlab import api, lab
+from swarmlab import api, lab, paths, warm
 from swarmlab.runner import PlaybookError, RunResult
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Docker Swarm labs and clusters, built and checked.")
@@ -291,12 +291,35 @@ def check(
 
 
 @app.command()
-def up(driver: Driver = DriverName.container, ready: Ready = False, verbose: Verbose = False) -> None:
-    """From nothing to a checked 3-node lab: engines, a swarm, the walkthrough's 3-replica nginx on port 85."""
-    _step("lab nodes", verbose, api.lab_up, 1, 2, driver=driver.value, ready=ready)
-    _step("Docker engines and swarm", verbose, api.provision)
-    _step("services (nginx)", verbose, api.deploy, "nginx")
-    report = _step("checks", verbose, api.check, "nginx")
+def up(
+    driver: Driver = DriverName.container,
+    ready: Ready = False,
+    full: Annotated[bool, typer.Option("--full", help="Run every playbook even when the lab matches its last checked run.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """From nothing to a checked 3-node lab: engines, a swarm, the walkthrough's 3-replica nginx on port 85.
+    Again on a lab unchanged since its last checked run, only the checks run."""
+    lab_vars, nginx = api.lab_vars(driver=driver.value, ready=ready), api.exercise("nginx")
+    report = None
+    if not full:
+        with err.status("reading the lab's nodes"):
+            why, seconds = warm.difference(lab.DEFAULT_LAB, paths.LAB_INVENTORY, lab_vars, nginx)
+        if why:
+            err.print(f"full run: {escape(why)}", highlight=False)
+        else:
+            err.print(f"[green]✓[/] lab unchanged since its last checked run ({seconds:.1f} s): nodes, engines, swarm and services left as they are")
+            report = _step("checks", verbose, api.check, "nginx")
+            if not report.ok:
+                err.print("[yellow]the checks failed on the unchanged lab: running every step[/]")
+                report = None
+    if report is None:
+        warm.forget(lab.DEFAULT_LAB)
+        _step("lab nodes", verbose, api.lab_up, 1, 2, driver=driver.value, ready=ready)
+        _step("Docker engines and swarm", verbose, api.provision)
+        _step("services (nginx)", verbose, api.deploy, "nginx")
+        report = _step("checks", verbose, api.check, "nginx")
+        if report.ok:
+            warm.remember(lab.DEFAULT_LAB, paths.LAB_INVENTORY, lab_vars, nginx)
     _print_checks(report, False)
     if not report.ok:
         raise typer.Exit(1)

@@ -45,21 +45,22 @@ def _var(hostvars: dict[str, Any], host: str, *names: str) -> Any:
     for name in names:
         value = hostvars.get(name)
         if isinstance(value, str) and "{{" in value:
-            raise LabError(f"{host}: {name} is a template ({value}); swarmlab ui reads connection settings as written: give its value")
+            raise LabError(f"{host}: {name} is a template ({value}); swarmlab reads connection settings as written: give its value")
         if value not in (None, ""):
             return value
     return None
 
 
-def access_of(host: str, hostvars: dict[str, Any]) -> Access:
+def access_of(host: str, hostvars: dict[str, Any], command: str = DIAL) -> Access:
+    """How to run `command` (a shell command line) on the host as Ansible reaches it."""
     connection = _var(hostvars, host, "ansible_connection") or "ssh"
     address = str(_var(hostvars, host, "ansible_host") or host)
     if connection in DOCKER_CONNECTIONS:
-        return Access(host, ("docker", "exec", "-i", address, *DIAL.split()))
+        return Access(host, ("docker", "exec", "-i", address, *shlex.split(command)))
     if connection in ("local", "ansible.builtin.local"):
-        return Access(host, tuple(DIAL.split()))
+        return Access(host, tuple(shlex.split(command)))
     if connection not in SSH_CONNECTIONS:
-        raise LabError(f"{host}: swarmlab ui reaches managers over SSH or docker exec, not ansible_connection={connection}")
+        raise LabError(f"{host}: swarmlab reaches nodes over SSH or docker exec, not ansible_connection={connection}")
     argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2"]
     if port := _var(hostvars, host, "ansible_port", "ansible_ssh_port"):
         argv += ["-p", str(port)]
@@ -74,7 +75,7 @@ def access_of(host: str, hostvars: dict[str, Any]) -> Access:
         argv += shlex.split(str(_var(hostvars, host, name) or ""))
     become = boolean(_var(hostvars, host, "ansible_become") or False, strict=False)
     # As Ansible would run it: through sudo when the inventory says become (the docker group is not needed then).
-    return Access(host, (*argv, "--", address, f"sudo -n {DIAL}" if become else DIAL))
+    return Access(host, (*argv, "--", address, f"sudo -n {command}" if become else command))
 
 
 def accesses(inventory_path: Path) -> list[Access]:

@@ -61,6 +61,32 @@ def test_lab_ls_lists_the_nodes(lab):
         assert name in r.stdout
 
 
+def test_up_again_only_checks_an_unchanged_lab_and_repairs_a_changed_one(lab):
+    client = docker.from_env()
+    r = swarmlab("up")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "lab unchanged since its last checked run" in r.stderr, r.stderr
+    assert "✓ checks" in r.stderr and "lab nodes" not in r.stderr and "services (nginx)" not in r.stderr
+    assert "8 of 8 checks passed" in r.stdout
+
+    # Changed by hand behind swarmlab's back: a service on the manager, a role's file on a worker.
+    manager, worker1 = client.containers.get("swarmlab-manager1"), client.containers.get("swarmlab-worker1")
+    assert manager.exec_run("docker service scale --detach WEB=1").exit_code == 0
+    assert worker1.exec_run("rm /etc/apt/apt.conf.d/01swarmlab-proxy").exit_code == 0
+    r = swarmlab("up")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "full run: manager1, worker1 changed since the last checked run" in r.stderr, r.stderr
+    assert "✓ lab nodes" in r.stderr and "✓ services (nginx)" in r.stderr
+    assert worker1.exec_run("test -s /etc/apt/apt.conf.d/01swarmlab-proxy").exit_code == 0
+    _, tasks = running(status(), "WEB")
+    assert len(tasks) == 3
+
+    r = swarmlab("up")
+    assert r.returncode == 0 and "lab unchanged since its last checked run" in r.stderr, r.stderr
+    r = swarmlab("up", "--full")
+    assert r.returncode == 0 and "lab unchanged" not in r.stderr and "✓ Docker engines and swarm" in r.stderr, r.stderr
+
+
 def checks(*args):
     r = swarmlab("check", "--json", *args)
     assert "Traceback" not in r.stderr
