@@ -4,8 +4,8 @@
     .venv/bin/python bench/run.py --driver vm [--nodes 3]      # qemu VMs: bench/results/vm.{json,md}
     .venv/bin/python bench/run.py --report                  # rewrite latest.md: notes.yml, the suite's last time
 
-Per node count: cold (lab up → engines → swarm → services converged → checks, from nothing), warm (the same
-again, which must change nothing), a rolling update and rollback, then ready-made (the same cold pass on nodes
+Per node count: cold (lab up → engines → swarm → services converged → checks, from nothing), warm (`swarmlab
+up`'s warm path on the unchanged lab: every node read in one call, then the checks), a rolling update and rollback, then ready-made (the same cold pass on nodes
 from the ready-made image, the engine installed already: `lab up --ready`). bench/baseline.sh times the
 walkthrough's own commands on the same kind of nodes. Results: bench/results/latest.{json,md}.
 """
@@ -26,6 +26,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from swarmlab import warm
 from swarmlab.runner import RunResult, run_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,10 +45,12 @@ def _timed(playbook: str, inventory: Path | None, extravars: dict[str, Any], hos
     return result
 
 
-def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, dict[str, float]]:
-    """One pass: every phase's seconds and changed count; `ready`: nodes from the ready-made image."""
-    nginx = yaml.safe_load((ROOT / "exercises/nginx.yml").read_text())
-    lab_vars = {
+def _nginx() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "exercises/nginx.yml").read_text())
+
+
+def _lab_vars(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, Any]:
+    return {
         "lab_nodes_lab": LAB,
         "lab_nodes_inventory": str(inventory),
         "lab_nodes_subnet": SUBNET,
@@ -57,6 +60,11 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
         "lab_nodes_vm_subnet": VM_SUBNET,
         "lab_nodes_ready": ready,
     }
+
+
+def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, dict[str, float]]:
+    """One pass: every phase's seconds and changed count; `ready`: nodes from the ready-made image."""
+    nginx, lab_vars = _nginx(), _lab_vars(inventory, nodes, driver, ready)
     steps = [("nodes", "lab_up", None, lab_vars), ("engines", "docker", inventory, {}), ("swarm", "swarm", inventory, {}),
              ("services", "services", inventory, nginx), ("checks", "verify", inventory, nginx)]
     out = {}
@@ -64,7 +72,21 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
         r = _timed(playbook, inv, extravars, hosts=nodes)
         out[phase] = {"seconds": round(r.duration, 2), "changed": r.changed}
         console.print(f"  {phase:<9} {r.duration:6.1f} s  changed={r.changed}")
+    # As `swarmlab up` does after its checks pass: the state its warm path compares with.
+    if error := warm.remember(LAB, inventory, lab_vars, nginx).error:
+        raise SystemExit(f"bench: cannot record the lab's state: {error}")
     return out
+
+
+def _warm(inventory: Path, nodes: int) -> dict[str, dict[str, float]]:
+    """`swarmlab up` again on the unchanged lab: the state read, then the checks (nothing else may run)."""
+    nginx = _nginx()
+    why, seconds = warm.difference(LAB, inventory, _lab_vars(inventory, nodes, "container"), nginx)
+    if why:
+        raise SystemExit(f"bench: the warm path would run every playbook: {why}")
+    r = _timed("verify", inventory, nginx, hosts=nodes)
+    console.print(f"  read      {seconds:6.1f} s\n  checks    {r.duration:6.1f} s  changed={r.changed}")
+    return {"read": {"seconds": round(seconds, 2)}, "checks": {"seconds": round(r.duration, 2), "changed": r.changed}}
 
 
 def _update_rollback(inventory: Path) -> dict[str, float]:
@@ -137,11 +159,14 @@ def _markdown(data: dict[str, Any]) -> str:
             f"| {n} | {run['cold_total']} | {_baseline_total(b) if b else '-'} | {run['warm_total']} | {run['warm_changed']} "
             f"| {run['update_rollback']['update']} | {run['update_rollback']['rollback']} | {run.get('ready_total', '-')} |"
         )
-    lines += ["", "## Per phase", "", "| nodes | pass | " + " | ".join(PHASES) + " |", "| --- | --- | " + " | ".join("---" for _ in PHASES) + " |"]
+    phases = ("read", *PHASES)  # read: the warm path's state read, one call per node
+    lines += ["", "## Per phase", "", "| nodes | pass | " + " | ".join(phases) + " |", "| --- | --- | " + " | ".join("---" for _ in phases) + " |"]
     for n, run in sorted(data["runs"].items(), key=lambda kv: int(kv[0])):
         for kind in ("cold", "warm", "ready"):
             if kind in run:
-                lines.append(f"| {n} | {kind} | " + " | ".join(f"{run[kind][p]['seconds']} ({run[kind][p]['changed']} ch)" for p in PHASES) + " |")
+                cells = [f"{run[kind][p]['seconds']}" + (f" ({run[kind][p]['changed']} ch)" if "changed" in run[kind][p] else "")
+                         if p in run[kind] else "-" for p in phases]
+                lines.append(f"| {n} | {kind} | " + " | ".join(cells) + " |")
     if data.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in data["notes"]]
     return "\n".join(lines) + "\n"
@@ -200,7 +225,7 @@ def main(
             console.print(f"[bold]{n} nodes, cold[/]")
             cold = _walkthrough(inventory, n, "container")
             console.print(f"[bold]{n} nodes, warm[/]")
-            warm = _walkthrough(inventory, n, "container")
+            warm = _warm(inventory, n)
             ur = _update_rollback(inventory)
             _down(inventory)
             console.print(f"[bold]{n} nodes, ready-made[/]")
@@ -212,7 +237,7 @@ def main(
                 "warm": warm,
                 "cold_total": round(sum(p["seconds"] for p in cold.values()), 2),
                 "warm_total": round(sum(p["seconds"] for p in warm.values()), 2),
-                "warm_changed": sum(p["changed"] for p in warm.values()),
+                "warm_changed": sum(p.get("changed", 0) for p in warm.values()),
                 "update_rollback": ur,
             }
             _down(inventory)

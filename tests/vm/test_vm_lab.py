@@ -1,7 +1,8 @@
 """The vm driver on real kernels: 2 qemu VMs (TCG here), a Debian 12 manager and an Ubuntu 24.04 worker (Debian
 too where Ubuntu's archive does not answer), the engine installed by the role over SSH with checked host keys,
 a service on the ingress routing mesh answering on the VM that runs no task, a reboot, a VM killed hard, and
-`lab down` leaving nothing behind. The tests share one lab and run in file order."""
+`swarmlab up`'s warm path reading each VM over SSH, `lab down` leaving nothing behind. The tests share one lab and
+run in file order."""
 
 import hashlib
 import os
@@ -15,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from swarmlab import lab, paths
+from swarmlab import lab, paths, warm
 from swarmlab.runner import run_playbook
 from tests.docker_fixtures import ubuntu_images
 
@@ -159,6 +160,18 @@ def test_routing_mesh_serves_from_the_vm_without_a_task(inventory):
 
     check = run_playbook("verify", inventory, MESH)
     assert check.ok, check.failures or check.error
+
+
+def test_the_warm_path_reads_each_vm_over_ssh(inventory, lab_vars):
+    reading = warm.remember(LAB, inventory, lab_vars, MESH)
+    assert reading.error == "" and sorted(reading.nodes) == ["manager1", "worker1"] and all(reading.nodes.values())
+    assert warm.difference(LAB, inventory, lab_vars, MESH)[0] == ""
+    # An image tagged by hand on the worker: that VM, and only it, no longer matches.
+    tag = ssh("worker1", "sudo docker tag $(sudo docker images -q | head -1) swarmlab/warm-probe:1")
+    assert tag.returncode == 0, tag.stderr
+    assert warm.difference(LAB, inventory, lab_vars, MESH)[0] == "worker1 changed since the last checked run"
+    assert ssh("worker1", "sudo docker rmi swarmlab/warm-probe:1").returncode == 0
+    assert warm.difference(LAB, inventory, lab_vars, MESH)[0] == ""
 
 
 def test_a_rebooted_worker_comes_back(inventory):
