@@ -36,14 +36,15 @@ apt-mark showhold
 getent group docker
 systemctl is-enabled docker ssh 2>&1; systemctl is-active docker ssh 2>&1
 command -v ufw >/dev/null && ufw status verbose
-docker info --format '{{json .Swarm}}'
+docker info --format '{{.ServerVersion}} {{.Swarm.NodeID}} {{.Swarm.NodeAddr}} {{.Swarm.LocalNodeState}}
+  {{.Swarm.ControlAvailable}} {{.Swarm.Error}} {{.Swarm.Nodes}} {{.Swarm.Managers}} {{with .Swarm.Cluster}}{{.ID}}{{end}}'
 docker image ls --no-trunc --format '{{.ID}} {{.Repository}}:{{.Tag}}' | sort
 if [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ]; then
-  docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'
-  docker node inspect --format '{{.ID}} {{json .Spec}}' $(docker node ls -q)
+  docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}' | sort
+  docker node inspect --format '{{.ID}} {{json .Spec}}' $(docker node ls -q) | sort
   services=$(docker service ls -q)
-  [ -z "$services" ] || docker service inspect --format '{{.ID}} {{json .Spec}}' $services
-  docker network ls --filter scope=swarm --no-trunc --format '{{.ID}} {{.Name}}'
+  [ -z "$services" ] || docker service inspect --format '{{.ID}} {{json .Spec}}' $services | sort
+  docker network ls --filter scope=swarm --no-trunc --format '{{.ID}} {{.Name}}' | sort
 fi
 exit 0
 """
@@ -157,7 +158,10 @@ def difference(lab_name: str, inventory: Path, lab_vars: dict[str, Any], exercis
         return "no checked run of this lab is recorded", time.monotonic() - start
     if not inventory.exists():
         return f"the lab's inventory {inventory} is gone", time.monotonic() - start
-    reading = read(lab_name, inventory, lab_vars, exercise_vars)
+    try:
+        reading = read(lab_name, inventory, lab_vars, exercise_vars)
+    except lab.LabError as exc:  # e.g. an inventory Ansible cannot read: the full run rewrites it
+        return str(exc), time.monotonic() - start
     return _why(last, reading), time.monotonic() - start
 
 
