@@ -81,7 +81,7 @@ def test_ui_refuses_connection_vars_it_cannot_read(tmp_path):
     inv = tmp_path / "hosts.yml"
     inv.write_text("all:\n  children:\n    managers:\n      hosts:\n        mestre: {ansible_host: \"{{ ip }}\"}\n")
     assert line(run("ui", "-i", str(inv))) == (
-        "swarmlab: mestre: ansible_host is a template ({{ ip }}); swarmlab ui reads connection settings as written: give its value")
+        "swarmlab: mestre: ansible_host is a template ({{ ip }}); swarmlab reads connection settings as written: give its value")
 
 
 def test_ui_on_a_port_in_use_says_what_to_do(tmp_path):
