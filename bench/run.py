@@ -5,9 +5,10 @@
     .venv/bin/python bench/run.py --report                  # rewrite latest.md: notes.yml, the suite's last time
 
 Per node count: cold (lab up → engines → swarm → services converged → checks, from nothing), warm (`swarmlab
-up`'s warm path on the unchanged lab: every node read in one call, then the checks), a rolling update and rollback, then ready-made (the same cold pass on nodes
-from the ready-made image, the engine installed already: `lab up --ready`). bench/baseline.sh times the
-walkthrough's own commands on the same kind of nodes. Results: bench/results/latest.{json,md}.
+up`'s warm path on the unchanged lab: every node read in one call, then the checks), a rolling update and
+rollback, then ready-made (the same cold pass on nodes from the ready-made image, the engine installed already:
+`lab up --ready`). bench/baseline.sh times the walkthrough's own commands on the same kind of nodes. Results:
+bench/results/latest.{json,md}.
 """
 
 from __future__ import annotations
