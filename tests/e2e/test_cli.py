@@ -81,10 +81,8 @@ def test_up_again_only_checks_an_unchanged_lab_and_repairs_a_changed_one(lab):
     _, tasks = running(status(), "WEB")
     assert len(tasks) == 3
 
-    r = swarmlab("up")
+    r = swarmlab("up")  # the repaired lab was recorded again
     assert r.returncode == 0 and "lab unchanged since its last checked run" in r.stderr, r.stderr
-    r = swarmlab("up", "--full")
-    assert r.returncode == 0 and "lab unchanged" not in r.stderr and "✓ Docker engines and swarm" in r.stderr, r.stderr
 
 
 def checks(*args):
