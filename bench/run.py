@@ -73,16 +73,16 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
         r = _timed(playbook, inv, extravars, hosts=nodes)
         out[phase] = {"seconds": round(r.duration, 2), "changed": r.changed}
         console.print(f"  {phase:<9} {r.duration:6.1f} s  changed={r.changed}")
-    # As `swarmlab up` does after its checks pass: the state its warm path compares with.
-    if error := warm.remember(LAB, inventory, lab_vars, nginx).error:
-        raise SystemExit(f"bench: cannot record the lab's state: {error}")
     return out
 
 
 def _warm(inventory: Path, nodes: int) -> dict[str, dict[str, float]]:
     """`swarmlab up` again on the unchanged lab: the state read, then the checks (nothing else may run)."""
-    nginx = _nginx()
-    why, seconds = warm.difference(LAB, inventory, _lab_vars(inventory, nodes, "container"), nginx)
+    nginx, lab_vars = _nginx(), _lab_vars(inventory, nodes, "container")
+    # As `swarmlab up` does once the cold pass's checks passed (not timed): what the warm path compares with.
+    if error := warm.remember(LAB, inventory, lab_vars, nginx).error:
+        raise SystemExit(f"bench: cannot record the lab's state: {error}")
+    why, seconds = warm.difference(LAB, inventory, lab_vars, nginx)
     if why:
         raise SystemExit(f"bench: the warm path would run every playbook: {why}")
     r = _timed("verify", inventory, nginx, hosts=nodes)

@@ -116,20 +116,22 @@ def nodes_of(path: Path) -> list[str]:
     return sorted(set(_hosts(groups, managers) + _hosts(groups, workers)))
 
 
+def _with_vars(path: Path, workers: bool) -> dict[str, dict[str, Any]]:
+    groups = _groups(path)
+    managers, workers_group = _swarm_groups(groups)
+    hostvars = groups.get("_meta", {}).get("hostvars", {})
+    hosts = _hosts(groups, managers) + (_hosts(groups, workers_group) if workers else [])
+    return {host: hostvars.get(host, {}) for host in hosts}
+
+
 def hosts_of(path: Path) -> dict[str, dict[str, Any]]:
     """Every node of the swarm, managers first in inventory order, each with its variables."""
-    groups = _groups(path)
-    managers, workers = _swarm_groups(groups)
-    hostvars = groups.get("_meta", {}).get("hostvars", {})
-    return {host: hostvars.get(host, {}) for host in _hosts(groups, managers) + _hosts(groups, workers)}
+    return _with_vars(path, workers=True)
 
 
 def managers_of(path: Path) -> dict[str, dict[str, Any]]:
     """The swarm's managers in inventory order, each with its variables (connection settings among them)."""
-    groups = _groups(path)
-    managers, _ = _swarm_groups(groups)
-    hostvars = groups.get("_meta", {}).get("hostvars", {})
-    return {host: hostvars.get(host, {}) for host in _hosts(groups, managers)}
+    return _with_vars(path, workers=False)
 
 
 def exercise(name: str) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from docker.errors import NotFound
+
 from swarmlab import api, lab, paths
 from swarmlab.swarmview import access_of
 
@@ -60,7 +62,6 @@ class Reading:
     inputs: str
     lab: str
     nodes: dict[str, str]
-    seconds: float
     error: str = ""
 
 
@@ -96,12 +97,12 @@ def _lab_of(lab_name: str) -> str:
     for c in client.containers.list(all=True, filters={"label": f"{lab.LAB_LABEL}={lab_name}"}):
         try:
             tagged = client.images.get(c.attrs["Config"]["Image"]).id  # a rebuilt image means new nodes
-        except Exception:  # noqa: BLE001 - the tag is gone: nothing to match
+        except NotFound:  # the tag is gone: nothing to match
             tagged = ""
         rows.append([c.name, c.id, c.attrs["Image"], tagged, c.status])
-    for n in lab.vms(lab_name):
-        rows.append([n.name, (paths.lab_state(lab_name) / "vms" / n.name / "vm.json").read_text(), n.state])
     state = paths.lab_state(lab_name)
+    for n in lab.vms(lab_name):
+        rows.append([n.name, (state / "vms" / n.name / "vm.json").read_text(), n.state])
     keys = [f.read_bytes() for f in _files(state / "id_ed25519.pub", state / "known_hosts")]
     return _sha(json.dumps(sorted(rows)).encode(), *keys)
 
@@ -119,7 +120,6 @@ def _node(host: str, hostvars: dict[str, Any]) -> tuple[str, str, str]:
 
 def read(lab_name: str, inventory: Path, lab_vars: dict[str, Any], exercise_vars: dict[str, Any]) -> Reading:
     """Every node in parallel, one call each."""
-    start = time.monotonic()
     hosts = api.hosts_of(inventory)
     with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
         answers = list(pool.map(lambda h: _node(*h), hosts.items()))
@@ -128,7 +128,6 @@ def read(lab_name: str, inventory: Path, lab_vars: dict[str, Any], exercise_vars
         inputs=inputs_of(lab_vars, exercise_vars, inventory),
         lab=_lab_of(lab_name),
         nodes={host: digest for host, digest, _ in answers},
-        seconds=time.monotonic() - start,
         error="; ".join(errors),
     )
 

@@ -24,7 +24,7 @@ def test_the_roles_and_playbooks_are_inputs():
 
 
 def reading(**nodes):
-    return warm.Reading(inputs="i", lab="l", nodes=nodes, seconds=0.1)
+    return warm.Reading(inputs="i", lab="l", nodes=nodes)
 
 
 def test_why_names_what_differs():
@@ -34,7 +34,7 @@ def test_why_names_what_differs():
     assert warm._why(last, reading(manager1="a")) == "the lab's nodes are not those of its last checked run"
     assert "settings, exercise, roles" in warm._why({**last, "inputs": "x"}, reading(manager1="a", worker1="b"))
     assert "containers, VMs or keys" in warm._why({**last, "lab": "x"}, reading(manager1="a", worker1="b"))
-    broken = warm.Reading(inputs="i", lab="l", nodes={"manager1": ""}, seconds=0.1, error="manager1: no answer in 60 s")
+    broken = warm.Reading(inputs="i", lab="l", nodes={"manager1": ""}, error="manager1: no answer in 60 s")
     assert warm._why(last, broken) == "cannot read every node (manager1: no answer in 60 s)"
 
 
