@@ -18,6 +18,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +28,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from swarmlab import warm
+from swarmlab import api, swarmview, warm
 from swarmlab.runner import RunResult, run_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,9 +92,25 @@ def _warm(inventory: Path, nodes: int) -> dict[str, dict[str, float]]:
 
 
 def _update_rollback(inventory: Path) -> dict[str, float]:
-    up = _timed("update", inventory, {"service": "WEB", "image": "swarmlab/nginx:1.13.5"})
+    """swarmlab's update and rollback, then the walkthrough's two commands typed on the manager: the same service,
+    network and nodes, so the ratio is swarmlab's own cost (Swarm's per-slot time on the overlay network is in both)."""
+    new = "swarmlab/nginx:1.13.5"
+    up = _timed("update", inventory, {"service": "WEB", "image": new})
     back = _timed("rollback", inventory, {"service": "WEB"})
-    return {"update": round(up.duration, 2), "rollback": round(back.duration, 2)}
+    host, hostvars = next(iter(api.managers_of(inventory).items()))
+
+    def raw(args: str) -> float:
+        argv = swarmview.access_of(host, hostvars, f"docker service update -q {args} WEB").argv
+        t0 = time.monotonic()
+        out = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise SystemExit(f"bench: docker service update {args} failed: {out.stderr.strip()[-500:]}")
+        return round(time.monotonic() - t0, 2)
+
+    raw_up = raw(f"--no-resolve-image --image {new}")
+    raw_back = raw("--rollback")
+    console.print(f"  update    {up.duration:6.1f} s (raw {raw_up} s)\n  rollback  {back.duration:6.1f} s (raw {raw_back} s)")
+    return {"update": round(up.duration, 2), "rollback": round(back.duration, 2), "raw_update": raw_up, "raw_rollback": raw_back}
 
 
 def _down(inventory: Path) -> None:
@@ -151,14 +168,14 @@ def _markdown(data: dict[str, Any]) -> str:
         "",
         "## Scaling",
         "",
-        "| nodes | cold s | shell baseline s | warm s | warm changed | update s | rollback s | ready-made s |",
+        "| nodes | cold s | shell baseline s | warm s | warm changed | update s (raw) | rollback s (raw) | ready-made s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for n, run in sorted(data["runs"].items(), key=lambda kv: int(kv[0])):
-        b = data.get("baselines", {}).get(n)
+        b, ur = data.get("baselines", {}).get(n), run["update_rollback"]
         lines.append(
             f"| {n} | {run['cold_total']} | {_baseline_total(b) if b else '-'} | {run['warm_total']} | {run['warm_changed']} "
-            f"| {run['update_rollback']['update']} | {run['update_rollback']['rollback']} | {run.get('ready_total', '-')} |"
+            f"| {ur['update']} ({ur.get('raw_update', '-')}) | {ur['rollback']} ({ur.get('raw_rollback', '-')}) | {run.get('ready_total', '-')} |"
         )
     phases = ("read", *PHASES)  # read: the warm path's state read, one call per node
     lines += ["", "## Per phase", "", "| nodes | pass | " + " | ".join(phases) + " |", "| --- | --- | " + " | ".join("---" for _ in phases) + " |"]
@@ -270,13 +287,13 @@ def main(
         data["phases_vs_baseline"] = [{"phase": p, "swarmlab": s, "baseline": bs, "ratio": _ratio(s, bs)} for p, s, bs in rows]
         ratio = _ratio(three["cold_total"], base_total)
         targets.append({"name": "cold 3 nodes / shell baseline", "measured": f"{ratio}x", "goal": "≤ 1.3x", "met": ratio <= 1.3})
-        ur = three["update_rollback"]
-        ur_ratio = _ratio(ur["update"] + ur["rollback"], b["update"] + b["rollback"])
-        targets.append({"name": "update + rollback / raw commands", "measured": f"{ur_ratio}x", "goal": "≤ 1.2x", "met": ur_ratio <= 1.2})
     if three:
+        ur = three["update_rollback"]
+        ur_ratio = _ratio(ur["update"] + ur["rollback"], ur["raw_update"] + ur["raw_rollback"])
+        targets.append({"name": "update + rollback / the same commands typed on the manager", "measured": f"{ur_ratio}x", "goal": "≤ 1.2x",
+                        "met": ur_ratio <= 1.2})
         targets.append({"name": "warm 3 nodes", "measured": f"{three['warm_total']} s (changed {three['warm_changed']})", "goal": "≤ 10 s, changed 0",
                         "met": three["warm_total"] <= 10 and three["warm_changed"] == 0})
-    if three:
         targets.append({"name": "ready-made lab, nothing → checked nginx, 3 nodes", "measured": f"{three['ready_total']} s",
                         "goal": "≤ 30 s", "met": three["ready_total"] <= 30})
     nine = runs.get("9")

@@ -27,9 +27,9 @@ def task(image, state="running", desired="running", node="n1", err=None, created
     return {"DesiredState": desired, "NodeID": node, "CreatedAt": created, "Status": status, "Spec": {"ContainerSpec": {"Image": image + "@sha256:ab"}}}
 
 
-def judge(wait, svc, tasks, since=BEFORE, stalled=0.0, **kw):
+def judge(wait, svc, tasks, since=BEFORE, stalled=0.0, steady=0.0, **kw):
     return wait.judge(svc, tasks, NODES, image=kw.get("image"), replicas=kw.get("replicas"), since=since,
-                      operation=kw.get("operation", "update"), stalled=stalled, grace=10)
+                      operation=kw.get("operation", "update"), stalled=stalled, grace=10, steady=steady)
 
 
 def test_converged_when_every_replica_runs_the_image_and_nothing_else_runs(wait):
@@ -39,9 +39,24 @@ def test_converged_when_every_replica_runs_the_image_and_nothing_else_runs(wait)
     assert not judge(wait, service(), [task("httpd:2.4"), task("httpd:2.4", node="n2"), stopping])["done"]
 
 
-def test_an_update_swarm_still_runs_is_waited_for(wait):
+def test_an_update_swarm_still_runs_is_done_once_converged_for_its_monitor_period(wait):
     updating = {"State": "updating", "StartedAt": AFTER}
-    assert not judge(wait, service(update=updating), [task("httpd:2.4"), task("httpd:2.4", node="n2")])["done"]
+    tasks = [task("httpd:2.4"), task("httpd:2.4", node="n2")]
+    svc = service(update=updating)
+    assert not judge(wait, svc, tasks)["done"]
+    # Swarm's default monitor is 5 s; the CLI's `docker service update` returns once converged held that long.
+    assert not judge(wait, svc, tasks, steady=4.8)["done"]
+    look = judge(wait, svc, tasks, steady=5.0)
+    assert look["done"] and not look["failed"]
+    svc["Spec"]["UpdateConfig"] = {"Monitor": 2_000_000_000}
+    assert judge(wait, svc, tasks, steady=2.1)["done"]
+    # A rollback Swarm runs is judged by the rollback's own monitor.
+    rolling = service(update={"State": "rollback_started", "StartedAt": AFTER})
+    rolling["Spec"]["RollbackConfig"] = {"Monitor": 10_000_000_000}
+    assert not judge(wait, rolling, tasks, steady=5.0, operation="rollback")["done"]
+    assert judge(wait, rolling, tasks, steady=10.0, operation="rollback")["done"]
+    # Not converged: no amount of waiting makes it done.
+    assert not judge(wait, svc, tasks[:1], steady=60)["done"]
 
 
 def test_a_paused_update_ends_the_wait_with_the_tasks_errors(wait):

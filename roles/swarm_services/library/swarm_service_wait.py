@@ -7,9 +7,11 @@ DOCUMENTATION = r"""
 module: swarm_service_wait
 short_description: Wait until a swarm service converges, or fail with Swarm's own verdict
 description:
-  - Reads the service and its tasks from the manager's engine once a second (one inspect, one task list).
-  - Converged means every wanted replica runs the wanted image, no other task is meant to run or still stopping,
-    and an update or rollback Swarm started after I(since) is over.
+  - Reads the service, its tasks and the nodes from the manager's engine five times a second, as the Docker CLI does.
+  - Converged means every wanted replica runs the wanted image and no other task is meant to run or still stopping.
+    While an update or rollback Swarm started after I(since) still runs, converged must also have held for the
+    update's (or rollback's) monitor period, the point at which C(docker service update) without --detach returns;
+    Swarm itself reports the update over only after one more update delay.
   - Fails at once when Swarm paused the update or rollback, when an update ended in Swarm's rollback (the message
     names the tasks' errors and where the service stands), and when tasks keep being rejected for a reason retrying
     does not cure (no such image, no suitable node, a port in use) with no replica coming up for I(grace) seconds.
@@ -77,8 +79,11 @@ def judge(
     operation: str,
     stalled: float,
     grace: float,
+    steady: float = 0.0,
 ) -> dict[str, Any]:
-    """One look at the service: done (converged), failed (Swarm decided), or neither (keep waiting)."""
+    """One look at the service: done (converged), failed (Swarm decided), or neither (keep waiting).
+
+    `steady`: seconds the looks before this one have been converged without a break."""
     name = service["Spec"]["Name"]
     spec_image = image_of(service["Spec"].get("TaskTemplate", {}))
     mode = service["Spec"].get("Mode", {})
@@ -105,7 +110,12 @@ def judge(
     told = "; ".join(f"{err} ({', '.join(sorted(where))})" for err, where in errors.items())
     counts = Counter(image_of(t.get("Spec", {})) for t in running)
     standing = ", ".join(f"{n} running {img}" for img, n in sorted(counts.items())) or "no task running"
-    look = {"running": len(on_image), "replicas": want, "image": want_image, "update_state": state or "", "errors": told}
+    settling = state in ("updating", "rollback_started")
+    # Tasks Swarm is still stopping (scaled away, replaced) count until they stopped: they may still answer.
+    stopping = [t for t in tasks if t.get("DesiredState") != "running" and t.get("Status", {}).get("State") == "running"]
+    converged = len(on_image) == want and len(active) == want and not stopping
+    look = {"running": len(on_image), "replicas": want, "image": want_image, "update_state": state or "", "errors": told,
+            "converged": converged}
 
     def failed(msg: str) -> dict[str, Any]:
         return {**look, "failed": True, "done": True, "msg": msg}
@@ -120,10 +130,9 @@ def judge(
         back = len([t for t in running if image_of(t.get("Spec", {})) == spec_image])
         want_back = mode.get("Replicated", {}).get("Replicas", len(active))
         return failed(f"{operation} of {name} failed: {told or status.get('Message', '')}; Swarm rolled back to {spec_image}, {back}/{want_back} running")
-    settling = state in ("updating", "rollback_started")
-    # Tasks Swarm is still stopping (scaled away, replaced) count until they stopped: they may still answer.
-    stopping = [t for t in tasks if t.get("DesiredState") != "running" and t.get("Status", {}).get("State") == "running"]
-    if not settling and len(on_image) == want and len(active) == want and not stopping:
+    config = service["Spec"].get("RollbackConfig" if state == "rollback_started" else "UpdateConfig") or {}
+    monitor = config.get("Monitor", 5_000_000_000) / 1e9  # nanoseconds; Swarm's default is 5 s
+    if converged and (not settling or steady >= monitor):
         return {**look, "failed": False, "done": True, "msg": f"{name}: {want}/{want} running {want_image}"}
     permanent = [err for err in errors if PERMANENT.search(err)]
     if permanent and stalled >= grace and state != "rollback_started":
@@ -152,6 +161,7 @@ def main() -> None:
     client = docker.APIClient(base_url="unix://var/run/docker.sock", version="auto")
     start = time.monotonic()
     best, rose = -1, start
+    converged_at: float | None = None
     look: dict[str, Any] = {}
     while True:
         try:
@@ -166,25 +176,26 @@ def main() -> None:
         look = judge(
             service, tasks, nodes,
             image=p["image"], replicas=p["replicas"], since=p["since"], operation=p["operation"],
-            stalled=now - rose, grace=p["grace"],
+            stalled=now - rose, grace=p["grace"], steady=now - converged_at if converged_at is not None else 0.0,
         )  # fmt: skip
+        converged_at = (now if converged_at is None else converged_at) if look["converged"] else None
         if look["running"] > best:
             best, rose = look["running"], now
         if look["done"]:
-            result = {k: v for k, v in look.items() if k not in ("done", "failed")}
+            result = {k: v for k, v in look.items() if k not in ("done", "failed", "converged")}
             if look["failed"]:
                 module.fail_json(**result)
             module.exit_json(changed=False, **result)
         if now - start >= p["timeout"]:
             break
-        time.sleep(1)
+        time.sleep(0.2)
     module.fail_json(
         msg=(
             f"{p['name']} did not converge within {p['timeout']} s: {look['running']} of {look['replicas']} replicas running "
             f"{look['image']}{' (Swarm: ' + look['update_state'] + ')' if look['update_state'] else ''}. "
             f"{look['errors'] or 'No task reported an error.'}"
         ),
-        **{k: v for k, v in look.items() if k not in ("done", "failed", "msg")},
+        **{k: v for k, v in look.items() if k not in ("done", "failed", "converged", "msg")},
     )
 
 
