@@ -1,0 +1,22 @@
+"""Which images each node lacks, as sets shared between nodes: this host saves one bundle per set, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def lacking_sets(wanted: list[str], node_infos: list[dict[str, Any]], available: list[str] | None = None) -> list[list[str]]:
+    """`node_infos`: each node's docker_image_info result; `available`: the tags this host has (unset: any).
+    One sorted list per distinct set of wanted images some node lacks (and this host has), in node order."""
+    sets: list[list[str]] = []
+    for info in node_infos:
+        have = {tag for image in (info or {}).get("images", []) for tag in image.get("RepoTags") or []}
+        lacking = sorted({w for w in wanted if w not in have and (available is None or w in available)})
+        if lacking and lacking not in sets:
+            sets.append(lacking)
+    return sets
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"lab_images_lacking_sets": lacking_sets}

@@ -1,0 +1,37 @@
+"""lab_images' distribution plan: which sets of images the nodes lack, each saved once on this host."""
+
+import pytest
+
+from tests.conftest import load_plugin
+
+
+@pytest.fixture(scope="module")
+def sets(root):
+    return load_plugin(root / "roles/lab_images/filter_plugins/lab_images.py", "lab_images_filters").lacking_sets
+
+
+def info(*tags):
+    """A node's docker_image_info result."""
+    return {"images": [{"RepoTags": [t]} for t in tags]}
+
+
+WANTED = ["swarmlab/nginx:1.12.1", "swarmlab/nginx:1.13.5", "swarmlab/haproxy:2.6"]
+
+
+def test_nodes_lacking_the_same_images_share_one_set(sets):
+    new = info()
+    assert sets(WANTED, [new, new, new]) == [sorted(WANTED)]
+
+
+def test_nodes_lacking_different_images_get_a_set_each_and_complete_nodes_none(sets):
+    old = info("swarmlab/nginx:1.12.1", "swarmlab/haproxy:2.6")
+    done = info(*WANTED)
+    assert sets(WANTED, [done, info(), old, done]) == [sorted(WANTED), ["swarmlab/nginx:1.13.5"]]
+    assert sets(WANTED, [done, done]) == []
+
+
+def test_images_this_host_lacks_are_left_out(sets):
+    assert sets(WANTED, [info()], available=["swarmlab/haproxy:2.6"]) == [["swarmlab/haproxy:2.6"]]
+    assert sets(WANTED, [info()], available=[]) == []
+    # An image with no tag (RepoTags null) matches nothing.
+    assert sets(["a:1"], [{"images": [{"RepoTags": None}]}]) == [["a:1"]]
