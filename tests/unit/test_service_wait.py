@@ -50,6 +50,8 @@ def test_an_update_swarm_still_runs_is_done_once_converged_for_its_monitor_perio
     assert look["done"] and not look["failed"]
     svc["Spec"]["UpdateConfig"] = {"Monitor": 2_000_000_000}
     assert judge(wait, svc, tasks, steady=2.1)["done"]
+    svc["Spec"]["UpdateConfig"] = {"Monitor": 0}  # Swarm's default, 5 s
+    assert not judge(wait, svc, tasks, steady=2.1)["done"]
     # A rollback Swarm runs is judged by the rollback's own monitor.
     rolling = service(update={"State": "rollback_started", "StartedAt": AFTER})
     rolling["Spec"]["RollbackConfig"] = {"Monitor": 10_000_000_000}

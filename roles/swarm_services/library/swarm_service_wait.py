@@ -131,7 +131,7 @@ def judge(
         want_back = mode.get("Replicated", {}).get("Replicas", len(active))
         return failed(f"{operation} of {name} failed: {told or status.get('Message', '')}; Swarm rolled back to {spec_image}, {back}/{want_back} running")
     config = service["Spec"].get("RollbackConfig" if state == "rollback_started" else "UpdateConfig") or {}
-    monitor = config.get("Monitor", 5_000_000_000) / 1e9  # nanoseconds; Swarm's default is 5 s
+    monitor = (config.get("Monitor") or 5_000_000_000) / 1e9  # nanoseconds; 0 or unset is Swarm's default, 5 s
     if converged and (not settling or steady >= monitor):
         return {**look, "failed": False, "done": True, "msg": f"{name}: {want}/{want} running {want_image}"}
     permanent = [err for err in errors if PERMANENT.search(err)]
