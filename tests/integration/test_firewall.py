@@ -4,6 +4,7 @@ swarm's networks are let in, and a published port answers although ufw has no ru
 first). The tests run in file order."""
 
 import re
+import time
 
 import docker
 import pytest
@@ -32,7 +33,9 @@ def lab(make_lab):
     result = run_playbook("docker", inventory)  # the engines, and apt through the lab's package cache
     assert result.ok, result.failures or result.error
     for node in ("manager1", "worker1"):  # as on a locked-down server: nothing comes in unless allowed
-        sh(node, "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ufw >/dev/null && ufw default deny incoming && ufw --force enable")
+        # A ready-made node has no package lists (nor has a fresh cloud image): apt-get update first, as an admin would.
+        sh(node, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ufw >/dev/null"
+                 " && ufw default deny incoming && ufw --force enable")
     return inventory
 
 
@@ -71,8 +74,15 @@ def test_services_run_across_the_nodes_and_published_ports_bypass_ufw(lab):
     ip = docker.from_env().containers.get(f"{LAB}-worker1").attrs["NetworkSettings"]["Networks"][LAB]["IPAddress"]
     # worker1 runs no WEB task and ufw has no rule for 85: Docker's own rules publish it regardless.
     assert not any(rule[0].startswith("85") for rule in ufw_rules("worker1")[1])
-    r = requests.get(f"http://{ip}:85/", timeout=10)
-    assert r.status_code == 200 and "swarmlab nginx 1.12.1" in r.text
+    # The proxy on worker1 learns of the task on manager1 through the swarm's DNS, within about a second.
+    r = None
+    for _ in range(5):
+        try:
+            r = requests.get(f"http://{ip}:85/", timeout=10)
+            break
+        except requests.ConnectionError:
+            time.sleep(1)
+    assert r is not None and r.status_code == 200 and "swarmlab nginx 1.12.1" in r.text
 
 
 def test_a_second_run_changes_nothing(lab):
