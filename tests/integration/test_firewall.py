@@ -4,14 +4,13 @@ swarm's networks are let in, and a published port answers although ufw has no ru
 first). The tests run in file order."""
 
 import re
-import time
 
 import docker
 import pytest
-import requests
 
 from swarmlab import api
 from swarmlab.runner import run_playbook
+from tests.http import page
 
 pytestmark = pytest.mark.docker
 
@@ -74,15 +73,7 @@ def test_services_run_across_the_nodes_and_published_ports_bypass_ufw(lab):
     ip = docker.from_env().containers.get(f"{LAB}-worker1").attrs["NetworkSettings"]["Networks"][LAB]["IPAddress"]
     # worker1 runs no WEB task and ufw has no rule for 85: Docker's own rules publish it regardless.
     assert not any(rule[0].startswith("85") for rule in ufw_rules("worker1")[1])
-    # The proxy on worker1 learns of the task on manager1 through the swarm's DNS, within about a second.
-    r = None
-    for _ in range(5):
-        try:
-            r = requests.get(f"http://{ip}:85/", timeout=10)
-            break
-        except requests.ConnectionError:
-            time.sleep(1)
-    assert r is not None and r.status_code == 200 and "swarmlab nginx 1.12.1" in r.text
+    assert "swarmlab nginx 1.12.1" in page(f"http://{ip}:85/")
 
 
 def test_a_second_run_changes_nothing(lab):

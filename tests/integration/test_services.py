@@ -12,6 +12,7 @@ import yaml
 
 from swarmlab.runner import run_playbook as _run_playbook
 from tests.continuity import Continuity
+from tests.http import page
 
 pytestmark = pytest.mark.docker
 
@@ -42,20 +43,11 @@ def sh(node, cmd):
 
 
 def pages(port, nodes=("manager1", "worker1", "worker2")):
-    """The page each node serves on the port (ask a few times: the proxy learns new tasks in about a second)."""
+    """The page each node serves on the port."""
     out = {}
     for name in nodes:
         ip = docker.from_env().containers.get(f"{LAB}-{name}").attrs["NetworkSettings"]["Networks"][LAB]["IPAddress"]
-        for _ in range(5):
-            try:
-                r = requests.get(f"http://{ip}:{port}/", timeout=5)
-            except requests.ConnectionError:
-                r = None
-            if r is not None and r.status_code == 200:
-                break
-            time.sleep(1)
-        assert r is not None and r.status_code == 200, f"{name} on port {port}"
-        out[name] = r.text
+        out[name] = page(f"http://{ip}:{port}/", timeout=5)
     return out
 
 

@@ -6,10 +6,10 @@ tests run in file order for each."""
 
 import docker
 import pytest
-import requests
 
 from swarmlab import api
 from tests.docker_fixtures import ubuntu_images
+from tests.http import page
 
 pytestmark = pytest.mark.docker
 
@@ -30,9 +30,7 @@ class Lab:
         out = {}
         for n in NODES:
             ip = docker.from_env().containers.get(f"{self.name}-{n['name']}").attrs["NetworkSettings"]["Networks"][self.name]["IPAddress"]
-            r = requests.get(f"http://{ip}:{port}/", timeout=5)
-            assert r.status_code == 200, (n["name"], r.status_code)
-            out[n["name"]] = r.text
+            out[n["name"]] = page(f"http://{ip}:{port}/", timeout=5)
         return out
 
     def running(self, service):

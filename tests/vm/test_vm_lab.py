@@ -19,6 +19,7 @@ import yaml
 from swarmlab import lab, paths, warm
 from swarmlab.runner import run_playbook
 from tests.docker_fixtures import ubuntu_images
+from tests.http import page
 
 pytestmark = pytest.mark.vm
 
@@ -156,7 +157,7 @@ def test_routing_mesh_serves_from_the_vm_without_a_task(inventory):
     out = ssh("manager1", "sudo docker service ls --format '{{.Name}} {{.Ports}}'; sudo docker service ps -q -f desired-state=running --format '{{.Node}}' WEB")
     assert out.stdout.split("\n")[:-1] == ["WEB *:85->80/tcp", "manager1"], out.stdout + out.stderr
     for ip in ("192.168.98.100", "192.168.98.101"):
-        assert "Welcome to nginx!" in requests.get(f"http://{ip}:85/", timeout=10).text, ip
+        assert "Welcome to nginx!" in page(f"http://{ip}:85/"), ip
 
     check = run_playbook("verify", inventory, MESH)
     assert check.ok, check.failures or check.error

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 from swarmlab import lab as swarm_lab
+from tests.http import page
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
 
@@ -45,7 +45,7 @@ def running(service):
 
 
 def pages(port):
-    return {n.name: requests.get(f"http://{n.ip}:{port}/", timeout=10).text for n in swarm_lab.vms()}
+    return {n.name: page(f"http://{n.ip}:{port}/") for n in swarm_lab.vms()}
 
 
 def ssh(name, command):
