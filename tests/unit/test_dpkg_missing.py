@@ -38,3 +38,29 @@ def test_a_pinned_version_must_match_exactly_or_by_apts_wildcard(missing):
 def test_multiarch_names_and_no_output(missing):
     assert missing(["libc6"], ["libc6:amd64 2.36-9 ii "]) == []
     assert missing(["docker.io"], []) == ["docker.io"]
+
+
+@pytest.fixture(scope="module")
+def filters(root):
+    return load_plugin(root / "roles/docker_engine/filter_plugins/docker_engine.py", "docker_engine_filters")
+
+
+def test_a_held_package_is_installed(missing):
+    assert missing(["docker.io"], ["docker.io 20.10.24+dfsg1-1+deb12u1+b6 hi "]) == []
+
+
+def test_the_hold_changes_only_packages_dpkg_does_not_show_so(filters):
+    lines = ["docker-ce 5:28.5.2-1~ubuntu.24.04~noble hi ", "containerd.io 1.7.28-1 ii ", "docker-ce-cli 5:28.5.2-1 iU "]
+    wanted = ["docker-ce", "containerd.io", "docker-ce-cli", "docker-compose-plugin"]
+    assert filters.dpkg_unselected(wanted, lines, "hold") == ["containerd.io", "docker-ce-cli", "docker-compose-plugin"]
+    assert filters.dpkg_unselected(wanted, lines, "install") == ["docker-ce", "docker-ce-cli", "docker-compose-plugin"]
+    # Nothing read (apt ran since): every package.
+    assert filters.dpkg_unselected(wanted, [], "install") == wanted
+
+
+def test_the_engines_major_version_without_epoch_or_revision(filters):
+    assert filters.dpkg_major("docker-ce", LINES) == 28
+    assert filters.dpkg_major("docker.io", ["docker.io 20.10.24+dfsg1-1+deb12u1+b6 ii "]) == 20
+    assert filters.dpkg_major("docker.io", ["docker.io 26.1.3-0ubuntu1~24.04.1 hi "]) == 26
+    assert filters.dpkg_major("docker-buildx-plugin", LINES) is None  # half-installed
+    assert filters.dpkg_major("docker.io", []) is None
