@@ -4,10 +4,10 @@
     .venv/bin/python bench/run.py --driver vm [--nodes 3]      # qemu VMs: bench/results/vm.{json,md}
     .venv/bin/python bench/run.py --report                  # rewrite latest.md: notes.yml, the suite's last time
 
-Per node count: cold (lab up → engines → swarm → services converged → checks, from nothing), warm (`swarmlab
-up`'s warm path on the unchanged lab: every node read in one call, then the checks), a rolling update and
-rollback, then ready-made (the same cold pass on nodes from the ready-made image, the engine installed already:
-`lab up --ready`). bench/baseline.sh times the walkthrough's own commands on the same kind of nodes. Results:
+Per node count: cold (`swarmlab up`'s one run of up.yml from nothing: lab up → engines → swarm → services
+converged → checks, each phase timed), warm (`swarmlab up`'s warm path on the unchanged lab: every node read in
+one call, then the checks), a rolling update and rollback, then ready-made (the same cold pass on nodes from the
+ready-made image, the engine installed already: `up --ready`). bench/baseline.sh times the walkthrough's own commands on the same kind of nodes. Results:
 bench/results/latest.{json,md}.
 """
 
@@ -64,16 +64,41 @@ def _lab_vars(inventory: Path, nodes: int, driver: str, ready: bool = False) -> 
     }
 
 
+# Where each phase after the nodes begins in up.yml: the first play of its playbook, in order (services.yml and
+# verify.yml both begin with manager.yml's play).
+PHASE_STARTS = (
+    ("engines", "Install Docker Engine"),
+    ("swarm", "Form the swarm"),
+    ("services", "Find the swarm's nodes and a manager that answers"),
+    ("checks", "Find the swarm's nodes and a manager that answers"),
+)
+
+
 def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, dict[str, float]]:
-    """One pass: every phase's seconds and changed count; `ready`: nodes from the ready-made image."""
-    nginx, lab_vars = _nginx(), _lab_vars(inventory, nodes, driver, ready)
-    steps = [("nodes", "lab_up", None, lab_vars), ("engines", "docker", inventory, {}), ("swarm", "swarm", inventory, {}),
-             ("services", "services", inventory, nginx), ("checks", "verify", inventory, nginx)]
+    """One pass as `swarmlab up` makes it, from nothing: up.yml in one run, each phase timed from the play that
+    begins it, with its changed count. `ready`: nodes from the ready-made image."""
+    marks: list[tuple[str, float]] = []
+    changed: dict[str, int] = dict.fromkeys(PHASES, 0)
+
+    def on_event(event: dict[str, Any]) -> None:
+        data, kind, i = event.get("event_data", {}), event.get("event"), len(marks) - 1
+        if kind == "playbook_on_play_start" and i < len(PHASE_STARTS) and data.get("play") == PHASE_STARTS[i][1]:
+            marks.append((PHASE_STARTS[i][0], time.monotonic()))
+        elif kind == "runner_on_ok" and data.get("res", {}).get("changed"):
+            changed[marks[-1][0]] += 1
+
+    extravars = {**_lab_vars(inventory, nodes, driver, ready), **_nginx()}
+    marks.append(("nodes", time.monotonic()))
+    r = run_playbook("up", inventory, extravars, hosts=nodes, fatal=True, on_event=on_event)
+    end = time.monotonic()
+    if not r.ok:
+        raise SystemExit(f"bench: up failed: {r.failures or r.error}")
+    if len(marks) != len(PHASES):
+        raise SystemExit(f"bench: up.yml ran {[m[0] for m in marks]}, not every phase's first play: see PHASE_STARTS")
     out = {}
-    for phase, playbook, inv, extravars in steps:
-        r = _timed(playbook, inv, extravars, hosts=nodes)
-        out[phase] = {"seconds": round(r.duration, 2), "changed": r.changed}
-        console.print(f"  {phase:<9} {r.duration:6.1f} s  changed={r.changed}")
+    for (phase, start), (_, stop) in zip(marks, [*marks[1:], ("end", end)], strict=True):
+        out[phase] = {"seconds": round(stop - start, 2), "changed": changed[phase]}
+        console.print(f"  {phase:<9} {stop - start:6.1f} s  changed={changed[phase]}")
     return out
 
 

@@ -164,6 +164,26 @@ def lab_up(
     on_event: EventHandler | None = None,
 ) -> RunResult:
     """`ready`: nodes start from the ready-made image, the engine installed once by the docker_engine role."""
+    extravars = lab_vars(managers, workers, template, memory, driver, ready)
+    lab.engine()
+    # A template's size is the role's to know: ansible.cfg's forks apply.
+    return _run("lab_up", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
+
+
+def up(
+    name: str = "nginx", *, driver: str = "container", ready: bool = False, verbose: bool = False, on_event: EventHandler | None = None
+) -> CheckReport:
+    """The lab's 3 nodes (1 manager, 2 workers), their engines and swarm, an exercise's services and the checks, in one
+    run (up.yml): lab_up, site, services and verify without a start and an inventory read each. A step that fails
+    ends the run and raises; failed checks are returned, as check() does."""
+    extravars = {**lab_vars(1, 2, driver=driver, ready=ready), **exercise(name)}
+    lab.engine()
+    result = run_playbook("up", None, extravars, fatal=True, verbose=verbose, on_event=on_event)
+    return _report(result)
+
+
+def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: str = "", driver: str = "container", ready: bool = False) -> dict[str, Any]:
+    """lab_up.yml's variables for a lab of the default name; LabError for a lab that cannot be."""
     if template and template not in TEMPLATES:
         raise LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
     if managers < 1 or workers < 0:
@@ -172,14 +192,6 @@ def lab_up(
         raise LabError(f"unknown driver {driver!r}; choose one of {', '.join(DRIVERS)}")
     if ready and driver != "container":
         raise LabError("a ready-made lab is made of containers; leave out --ready for VMs, or --driver vm for a ready lab")
-    lab.engine()
-    extravars = lab_vars(managers, workers, template, memory, driver, ready)
-    # A template's size is the role's to know: ansible.cfg's forks apply.
-    return _run("lab_up", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
-
-
-def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: str = "", driver: str = "container", ready: bool = False) -> dict[str, Any]:
-    """lab_up.yml's variables for a lab of the default name."""
     extravars: dict[str, Any] = {
         "lab_nodes_managers": managers,
         "lab_nodes_workers": workers,
@@ -315,9 +327,12 @@ def check(
     is deployed: every service's replicas and image from its own spec, an HTTP answer on every published port.
     Failed checks are returned, not raised."""
     extravars = exercise(name) if name else {}
-    result = run_playbook("verify", inventory(inventory_path), extravars, verbose=verbose, on_event=on_event)
+    return _report(run_playbook("verify", inventory(inventory_path), extravars, verbose=verbose, on_event=on_event))
+
+
+def _report(result: RunResult) -> CheckReport:
     rows = _fact(result, "verify_rows")
-    if rows is None:  # the play stopped before it could check anything
+    if rows is None:  # the run stopped before it could check anything
         raise PlaybookError(result)
     return CheckReport(result=result, checks=[Check(**r) for r in rows])
 

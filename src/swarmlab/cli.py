@@ -314,10 +314,7 @@ def up(
                 report = None
     if report is None:
         warm.forget(lab.DEFAULT_LAB)
-        _step("lab nodes", verbose, api.lab_up, 1, 2, driver=driver.value, ready=ready)
-        _step("Docker engines and swarm", verbose, api.provision)
-        _step("services (nginx)", verbose, api.deploy, "nginx")
-        report = _step("checks", verbose, api.check, "nginx")
+        report = _step("lab nodes, engines and swarm, services (nginx), checks", verbose, api.up, "nginx", driver=driver.value, ready=ready)
         if report.ok:
             warm.remember(lab.DEFAULT_LAB, paths.LAB_INVENTORY, lab_vars, nginx)
     _print_checks(report, False)

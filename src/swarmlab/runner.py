@@ -192,6 +192,7 @@ def run_playbook(
     limit: str | None = None,
     hosts: int | None = None,
     check: bool = False,
+    fatal: bool = False,
     verbose: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunResult:
@@ -199,6 +200,7 @@ def run_playbook(
 
     hosts: how many hosts the play reaches, where the inventory does not say (nodes a play adds itself).
     check: Ansible's check mode with diffs (--check --diff): report what would change, change nothing.
+    fatal: a failure on any host ends the whole run (Ansible's any_errors_fatal), as when each step is a run of its own.
     """
     book = Path(playbook) if Path(playbook).is_absolute() else paths.playbook(str(playbook))
     failures: list[TaskFailure] = []
@@ -242,7 +244,7 @@ def run_playbook(
             on_event(event)
         return True
 
-    env = _env()
+    env = _env() | ({"ANSIBLE_ANY_ERRORS_FATAL": "True"} if fatal else {})
     # A private directory per run, removed afterwards: no event or command line outlives the run.
     private = tempfile.mkdtemp(prefix="swarmlab-run-")
     started = time.monotonic()

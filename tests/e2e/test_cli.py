@@ -76,7 +76,7 @@ def test_up_again_only_checks_an_unchanged_lab_and_repairs_a_changed_one(lab):
     r = swarmlab("up")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "full run: manager1, worker1 changed since the last checked run" in r.stderr, r.stderr
-    assert "✓ lab nodes" in r.stderr and "✓ services (nginx)" in r.stderr
+    assert "✓ lab nodes, engines and swarm, services (nginx), checks" in r.stderr
     assert worker1.exec_run("test -s /etc/apt/apt.conf.d/01swarmlab-proxy").exit_code == 0
     _, tasks = running(status(), "WEB")
     assert len(tasks) == 3
