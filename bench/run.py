@@ -7,8 +7,8 @@
 Per node count: cold (`swarmlab up`'s one run of up.yml from nothing: lab up → engines → swarm → services
 converged → checks, each phase timed), warm (`swarmlab up`'s warm path on the unchanged lab: every node read in
 one call, then the checks), a rolling update and rollback, then ready-made (the same cold pass on nodes from the
-ready-made image, the engine installed already: `up --ready`). bench/baseline.sh times the walkthrough's own commands on the same kind of nodes. Results:
-bench/results/latest.{json,md}.
+ready-made image, the engine installed already: `up --ready`). bench/baseline.sh times the walkthrough's own
+commands on the same kind of nodes. Results: bench/results/latest.{json,md}.
 """
 
 from __future__ import annotations
