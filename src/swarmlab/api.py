@@ -190,8 +190,6 @@ def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: st
         raise LabError(f"a lab needs at least 1 manager and 0 or more workers (got {managers} and {workers})")
     if driver not in DRIVERS:
         raise LabError(f"unknown driver {driver!r}; choose one of {', '.join(DRIVERS)}")
-    if ready and driver != "container":
-        raise LabError("a ready-made lab is made of containers; leave out --ready for VMs, or --driver vm for a ready lab")
     extravars: dict[str, Any] = {
         "lab_nodes_managers": managers,
         "lab_nodes_workers": workers,

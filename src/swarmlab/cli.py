@@ -38,7 +38,9 @@ Driver = Annotated[
 ]
 Ready = Annotated[
     bool,
-    typer.Option(help="Nodes start with the engine installed (the docker_engine role ran once into their image); the role only checks it."),
+    typer.Option(
+        help="Nodes start with the engine installed (the docker_engine role ran once into their image, containers' or VMs'); the role only checks it."
+    ),
 ]
 T = TypeVar("T")
 

@@ -42,8 +42,6 @@ def test_missing_inventory_and_unknown_node(root, tmp_path):
 
 def test_unknown_template_and_exercise(root):
     assert "unknown template 'big'" in line(run("lab", "up", "--template", "big"))
-    assert "a ready-made lab is made of containers" in line(run("lab", "up", "--driver", "vm", "--ready"))
-    assert "a ready-made lab is made of containers" in line(run("up", "--driver", "vm", "--ready"))
     assert "no exercise 'nosuch'" in line(run("deploy", "nosuch", "-i", str(root / "inventory/example/hosts.yml")))
 
 
