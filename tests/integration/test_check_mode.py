@@ -1,7 +1,7 @@
 """Check mode (`site.yml --check --diff`, `swarmlab provision --check`) as ops teams use it before a change:
 on new machines it plans the install and fails nothing; on a provisioned swarm it reports nothing to change;
-on a swarm with one new node it reports that node's changes only. Nothing changes in any of them.
-The tests share one lab and run in file order."""
+on a swarm with one new node it reports that node's changes only. Nothing changes in any of them. The engines
+installed meanwhile came through the lab's package cache. The tests share one lab and run in file order."""
 
 import docker
 import pytest
@@ -52,3 +52,15 @@ def test_check_on_a_provisioned_swarm_changes_nothing(lab):
 
     check = api.provision(lab, limit="manager1,worker1", check=True)
     assert check.changed == 0 and not check.changes, check.changes
+
+
+def test_engines_came_through_the_labs_package_cache(lab):
+    cache = docker.from_env().containers.get(f"{LAB}-apt-cache")
+    rc, log = cache.exec_run(["cat", "/var/log/apt-cacher-ng/apt-cacher.log"])
+    assert rc == 0
+    # apt-cacher-ng's log: time|I (fetched upstream) or O (sent to a node)|bytes|client|path
+    engine = [line.split("|") for line in log.decode().splitlines() if "/docker.io_" in line]
+    assert [e[1] for e in engine].count("I") == 1, engine
+    assert len({e[3] for e in engine if e[1] == "O"}) == 2, engine  # manager1 and worker1, installed above
+    rc, conf = sh("worker1", "cat /etc/apt/apt.conf.d/01swarmlab-proxy")
+    assert f'Acquire::http::Proxy "http://{LAB}-apt-cache:3142";' in conf

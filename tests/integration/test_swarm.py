@@ -40,7 +40,8 @@ def play(book, inventory, **extravars):
 
 @pytest.fixture(scope="module")
 def lab(make_lab):
-    inventory = make_lab(LAB, "172.30.21.0/24", NODES)
+    # Engines from the ready-made image: the swarm is what is tested here (engine installs: test_check_mode, test_ssh).
+    inventory = make_lab(LAB, "172.30.21.0/24", NODES, lab_nodes_ready=True)
     result = play("site", inventory)
     assert result.ok, result.failures or result.error
     return inventory
@@ -54,18 +55,6 @@ def test_swarm_formed(lab):
     assert status["manager1"] == "Leader"
     assert status["manager2"] == status["manager3"] == "Reachable"
     assert status["worker1"] == status["worker2"] == ""
-
-
-def test_engines_came_through_the_labs_package_cache(lab):
-    cache = docker.from_env().containers.get(f"{LAB}-apt-cache")
-    rc, log = cache.exec_run(["cat", "/var/log/apt-cacher-ng/apt-cacher.log"])
-    assert rc == 0
-    # apt-cacher-ng's log: time|I (fetched upstream) or O (sent to a node)|bytes|client|path
-    engine = [line.split("|") for line in log.decode().splitlines() if "/docker.io_" in line]
-    assert [e[1] for e in engine].count("I") == 1, engine
-    assert len({e[3] for e in engine if e[1] == "O"}) == len(NODES), engine
-    rc, conf = sh("worker2", "cat /etc/apt/apt.conf.d/01swarmlab-proxy")
-    assert f'Acquire::http::Proxy "http://{LAB}-apt-cache:3142";' in conf
 
 
 def test_second_run_changes_nothing(lab):
