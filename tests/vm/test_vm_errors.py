@@ -11,7 +11,8 @@ from swarmlab.runner import run_playbook
 
 pytestmark = pytest.mark.vm
 
-IMAGE = "/var/tmp/swarmlab-vm/bookworm"
+# The ready-made VM image, which tests/vm/test_vm_lab.py boots too: one image build for both.
+IMAGE = "/var/tmp/swarmlab-vm/bookworm-ready"
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def lab_up(lab_images, tmp_path):
         made.append(common)
         return run_playbook(
             "lab_up",
-            extravars={**common, "lab_nodes_driver": "vm", "lab_nodes_subnet": "172.30.41.0/24",
+            extravars={**common, "lab_nodes_driver": "vm", "lab_nodes_ready": True, "lab_nodes_subnet": "172.30.41.0/24",
                        "lab_nodes_vm_subnet": "192.168.97.0/24", "lab_nodes_workers": 0, **extravars},
         )
 
@@ -65,11 +66,11 @@ def test_a_subnet_this_host_already_routes_is_refused_before_anything_is_made(la
 
 def test_a_vm_that_does_not_boot_shows_its_console(lab_up, tmp_path):
     # The image's kernel with a corrupt initrd: qemu starts, the guest panics and never reaches SSH.
-    broken = tmp_path / "image"
+    broken = tmp_path / "image-ready"  # what a ready-made lab boots for lab_nodes_vm_image=tmp_path/image
     shutil.copytree(IMAGE, broken, ignore=shutil.ignore_patterns("disk.raw", "initrd.img"))
     (broken / "disk.raw").symlink_to(f"{IMAGE}/disk.raw")
     (broken / "initrd.img").write_bytes(b"not an initrd" * 1000)
-    result = lab_up("it-vm-boot", lab_nodes_vm_image=str(broken), lab_nodes_vm_boot_timeout=30)
+    result = lab_up("it-vm-boot", lab_nodes_vm_image=str(tmp_path / "image"), lab_nodes_vm_boot_timeout=30)
     assert not result.ok
     message = result.failures[-1].message
     assert "Last lines of manager1's console" in message and "Kernel panic" in message, message
