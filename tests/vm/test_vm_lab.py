@@ -115,6 +115,8 @@ def test_lab_up_boots_vms_reached_over_ssh_with_checked_host_keys(inventory, rea
     assert out.returncode == 0, out.stderr
     name, kernel, ipvs, engine = out.stdout.split()
     assert name == "worker1" and kernel != os.uname().release and ipvs and engine == ("/usr/sbin/dockerd" if ready else "no-engine")
+    # Not the container nodes' engine settings (the classic image store): a VM's engine keeps its defaults.
+    assert ssh("worker1", "test -e /etc/docker/daemon.json").returncode == 1
     # Each from its own image: a mixed fleet.
     releases = {n: ssh(n, ". /etc/os-release; echo $VERSION_CODENAME").stdout.strip() for n in ("manager1", "worker1")}
     assert releases == {"manager1": "bookworm", "worker1": worker_release}
