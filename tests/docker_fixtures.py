@@ -30,11 +30,15 @@ def make_lab(lab_images, tmp_path_factory):
     so later modules (the VMs above all) do not share the machine with idle labs."""
     made = {}  # lab name -> its lab_down variables (a lab grown by a second call is removed once)
 
-    def make(name, subnet, nodes, **extravars):
+    def make(name, subnet, nodes, playbook="lab_up", on_event=None, **extravars):
+        """`playbook`: one that begins with lab_up.yml and reads the inventory it wrote (the run's -i)."""
         inventory = tmp_path_factory.mktemp(name) / "hosts.yml"
         common = {"lab_nodes_lab": name, "lab_nodes_inventory": str(inventory)}
         result = run_playbook(
-            "lab_up", extravars={**common, **extravars, "lab_nodes_subnet": subnet, "lab_nodes_nodes": nodes}
+            playbook,
+            inventory if playbook != "lab_up" else None,
+            {**common, **extravars, "lab_nodes_subnet": subnet, "lab_nodes_nodes": nodes},
+            on_event=on_event,
         )
         made[name] = common
         assert result.ok, result.failures or result.error

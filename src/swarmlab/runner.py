@@ -257,7 +257,8 @@ def run_playbook(
         r = ansible_runner.run(
             private_data_dir=private,
             playbook=str(book),
-            inventory=str(inventory) if inventory else None,
+            # A list: each its own -i, even a file the run writes first (a string that names no file is taken as content).
+            inventory=[str(inventory)] if inventory else None,
             limit=limit,
             cmdline="--check --diff" if check else None,
             forks=forks_for(hosts, inventory),

@@ -38,13 +38,23 @@ def play(book, inventory, **extravars):
     return run_playbook(book, inventory, extravars, on_event=EVENTS.append)
 
 
+def hosts_of(events, kind, task):
+    return {e["event_data"]["host"] for e in events if e["event"] == kind and e["event_data"].get("task") == task}
+
+
 @pytest.fixture(scope="module")
 def lab(make_lab):
-    # Engines from the ready-made image: the swarm is what is tested here (engine installs: test_check_mode, test_ssh).
-    inventory = make_lab(LAB, "172.30.21.0/24", NODES, lab_nodes_ready=True)
-    result = play("site", inventory)
-    assert result.ok, result.failures or result.error
-    return inventory
+    # Engines from the ready-made image, the swarm formed in the same run, as `up` does: the swarm is what is tested
+    # here (engine installs: test_check_mode, test_ssh).
+    book = Path(__file__).parent / "playbooks" / "lab_swarm.yml"
+    return make_lab(LAB, "172.30.21.0/24", NODES, playbook=book, on_event=EVENTS.append, lab_nodes_ready=True)
+
+
+def test_fresh_nodes_get_the_engine_check_only(lab):
+    # Fresh from the image the docker_engine role made with these inputs: nothing to install or configure.
+    names = {n["name"] for n in NODES}
+    assert hosts_of(EVENTS, "runner_on_skipped", "Install and configure the engine") == names
+    assert hosts_of(EVENTS, "runner_on_ok", "Check that the engine answers") == names
 
 
 def test_swarm_formed(lab):
@@ -58,8 +68,12 @@ def test_swarm_formed(lab):
 
 
 def test_second_run_changes_nothing(lab):
-    result = play("site", lab)
+    # The role in full this time (the nodes have lived since): the image held its result already.
+    events = []
+    result = run_playbook("site", lab, on_event=events.append)
+    EVENTS.extend(events)
     assert result.ok and result.changed == 0, result.stats
+    assert hosts_of(events, "runner_on_ok", "Find which of the engine packages are installed") == {n["name"] for n in NODES}
 
 
 def test_drain_and_activate(lab):
