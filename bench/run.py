@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from swarmlab import api, swarmview, warm
-from swarmlab.runner import RunResult, run_playbook
+from swarmlab.runner import RunResult, changed_in, run_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -84,7 +84,7 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
         data, kind, i = event.get("event_data", {}), event.get("event"), len(marks) - 1
         if kind == "playbook_on_play_start" and i < len(PHASE_STARTS) and data.get("play") == PHASE_STARTS[i][1]:
             marks.append((PHASE_STARTS[i][0], time.monotonic()))
-        elif kind == "runner_on_ok" and data.get("res", {}).get("changed"):
+        elif kind == "runner_on_ok" and changed_in(event):
             changed[marks[-1][0]] += 1
 
     extravars = {**_lab_vars(inventory, nodes, driver, ready), **_nginx()}

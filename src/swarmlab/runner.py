@@ -184,6 +184,19 @@ def forks_for(hosts: int | None = None, inventory: str | Path | None = None) -> 
     return None if hosts is None else max(FORKS_MIN, min(FORKS_MAX, hosts))
 
 
+# How Ansible's output line for a changed result begins (colour codes, if any, first).
+_CHANGED_LINE = re.compile(r"^(?:\x1b\[[0-9;]*m)*changed: \[", re.M)
+
+
+def changed_in(event: Mapping[str, Any]) -> bool:
+    """Whether a runner_on_ok event reports a change. A no_log result (a swarm join) arrives censored, without
+    `changed`: the line Ansible printed for it still says."""
+    res = event.get("event_data", {}).get("res", {})
+    if res.get("censored"):
+        return bool(_CHANGED_LINE.search(event.get("stdout", "")))
+    return bool(res.get("changed"))
+
+
 def run_playbook(
     playbook: str | Path,
     inventory: str | Path | None = None,
@@ -230,7 +243,7 @@ def run_playbook(
             )
         elif kind == "runner_on_ok":
             res = data.get("res", {})
-            if res.get("changed"):
+            if changed_in(event):
                 changes.append((data.get("host", "?"), data.get("task", "?")))
             warn(res)
             # no_log results arrive censored, without their facts.
