@@ -12,10 +12,20 @@ from swarmlab.runner import run_playbook
 pytestmark = pytest.mark.docker
 
 LAB = "it-ssh"
+SUBNET = "172.30.22.0/24"
+NODES = [{"name": "vm1", "role": "manager"}, {"name": "vm2", "role": "worker"}]
+
+
+def hosts_of(events, kind, task):
+    return {e["event_data"]["host"] for e in events if e["event"] == kind and e["event_data"].get("task") == task}
 
 
 def test_site_over_ssh_with_become(make_lab):
-    inventory = make_lab(LAB, "172.30.22.0/24", [{"name": "vm1", "role": "manager"}, {"name": "vm2", "role": "worker"}])
+    events = []
+    inventory = make_lab(LAB, SUBNET, NODES, on_event=events.append)
+    # New nodes made their user, key and sudo rule at first boot (from their environment): the play only waited.
+    assert hosts_of(events, "runner_on_skipped", "Create the SSH user") == {"vm1", "vm2"}
+    assert hosts_of(events, "runner_on_ok", "Read the node's host key") == {"vm1", "vm2"}
     ssh_inventory = inventory.with_name("hosts-ssh.yml")
     spec = yaml.safe_load(ssh_inventory.read_text())["all"]
     assert spec["vars"]["ansible_user"] == "swarmlab" and spec["vars"]["ansible_become"] is True
@@ -37,3 +47,21 @@ def test_site_over_ssh_with_become(make_lab):
     nodes = [json.loads(line) for line in out.decode().splitlines()]
     assert rc == 0 and sorted(n["Hostname"] for n in nodes) == ["vm1", "vm2"]
     assert all(n["Status"] == "Ready" for n in nodes)
+
+
+def test_a_node_that_lived_on_gets_its_access_back(make_lab):
+    # Drift on a node the lab made in an earlier run: its key and sudo rule gone. The next `lab up` sees a node
+    # that lived before this run and applies the access tasks to it.
+    node = docker.from_env().containers.get(f"{LAB}-vm2")
+    rc, _ = node.exec_run(["rm", "-f", "/etc/sudoers.d/swarmlab", "/home/swarmlab/.ssh/authorized_keys"])
+    assert rc == 0
+    events = []
+    inventory = make_lab(LAB, SUBNET, NODES, on_event=events.append)
+    assert hosts_of(events, "runner_on_ok", "Create the SSH user") == {"vm1", "vm2"}
+    changed = {e["event_data"]["host"] for e in events if e["event"] == "runner_on_ok"
+               and e["event_data"].get("task") in ("Allow the lab's key", "Give the user sudo without a password")
+               and e["event_data"]["res"].get("changed")}
+    assert changed == {"vm2"}
+
+    result = run_playbook(Path(__file__).parent / "playbooks" / "become.yml", inventory.with_name("hosts-ssh.yml"))
+    assert result.ok, result.failures or result.error
