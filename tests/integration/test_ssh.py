@@ -20,6 +20,14 @@ def hosts_of(events, kind, task):
     return {e["event_data"]["host"] for e in events if e["event"] == kind and e["event_data"].get("task") == task}
 
 
+def engine_start(container):
+    """When the node's engine last started (the host's monotonic clock, shared by the node containers), in seconds."""
+    rc, out = docker.from_env().containers.get(container).exec_run(
+        ["systemctl", "show", "docker.service", "--property=ExecMainStartTimestampMonotonic", "--value"])
+    assert rc == 0, out
+    return int(out) / 1e6
+
+
 def test_site_over_ssh_with_become(make_lab):
     events = []
     inventory = make_lab(LAB, SUBNET, NODES, on_event=events.append)
@@ -37,9 +45,15 @@ def test_site_over_ssh_with_become(make_lab):
     assert sorted(line.split()[0] for line in known.splitlines()) == sorted(h["ansible_host"] for h in [
         *spec["children"]["managers"]["hosts"].values(), *spec["children"]["workers"]["hosts"].values()])
 
-    result = run_playbook("site", ssh_inventory)
+    events = []
+    result = run_playbook("site", ssh_inventory, on_event=events.append)
     assert result.ok, result.failures or result.error
     assert set(result.stats) == {"vm1", "vm2"}
+    # daemon.json came after the install: both engines restarted, together, as neither was in a swarm yet
+    # (swarm members restart one at a time: test_swarm).
+    assert hosts_of(events, "runner_on_ok", "Restart docker") == {"vm1", "vm2"}
+    starts = [engine_start(f"{LAB}-{n}") for n in ("vm1", "vm2")]
+    assert abs(starts[0] - starts[1]) < 1.0, starts
 
     rc, out = docker.from_env().containers.get(f"{LAB}-vm1").exec_run(
         ["docker", "node", "ls", "--format", "{{json .}}"]

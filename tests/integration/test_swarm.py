@@ -52,9 +52,10 @@ def lab(make_lab):
 
 def test_fresh_nodes_get_the_engine_check_only(lab):
     # Fresh from the image the docker_engine role made with these inputs: nothing to install or configure.
+    # (The run may have made the ready-made image first: its build node installs the engine.)
     names = {n["name"] for n in NODES}
     assert hosts_of(EVENTS, "runner_on_skipped", "Install and configure the engine") == names
-    assert hosts_of(EVENTS, "runner_on_ok", "Check that the engine answers") == names
+    assert hosts_of(EVENTS, "runner_on_ok", "Check that the engine answers") - {"swarmlab-ready-build"} == names
 
 
 def test_swarm_formed(lab):
