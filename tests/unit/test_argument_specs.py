@@ -25,6 +25,7 @@ CASES = [
     ("lab_nodes", {"lab_nodes_nodes": [{"role": "manager"}]}, ["name"]),
     ("lab_nodes", {"lab_nodes_managers": 0, "lab_nodes_workers": 2}, ["at least one manager"]),
     ("lab_nodes", {"lab_nodes_nodes": [{"name": "a b", "role": "manager"}]}, ["unique node names", "a b"]),
+    ("lab_nodes", {"lab_nodes_ssh_user": "first.last"}, ["lab_nodes_ssh_user", "first.last", "lower-case"]),
     ("swarm", {"swarm_node_availability": "off"}, ["swarm_node_availability", "active, pause, drain"]),
     ("swarm", {"swarm_node_labels": ["zone", "east"]}, ["swarm_node_labels", "dict"]),
     ("swarm_services", {"swarm_services_specs": [{"name": "WEB"}]}, ["image"]),
