@@ -8,24 +8,13 @@ import pytest
 import yaml
 
 from swarmlab.runner import run_playbook
+from tests.nodes import engine_start, hosts_of
 
 pytestmark = pytest.mark.docker
 
 LAB = "it-ssh"
 SUBNET = "172.30.22.0/24"
 NODES = [{"name": "vm1", "role": "manager"}, {"name": "vm2", "role": "worker"}]
-
-
-def hosts_of(events, kind, task):
-    return {e["event_data"]["host"] for e in events if e["event"] == kind and e["event_data"].get("task") == task}
-
-
-def engine_start(container):
-    """When the node's engine last started (the host's monotonic clock, shared by the node containers), in seconds."""
-    rc, out = docker.from_env().containers.get(container).exec_run(
-        ["systemctl", "show", "docker.service", "--property=ExecMainStartTimestampMonotonic", "--value"])
-    assert rc == 0, out
-    return int(out) / 1e6
 
 
 def test_site_over_ssh_with_become(make_lab):

@@ -13,6 +13,7 @@ import yaml
 
 from swarmlab import api
 from swarmlab.runner import run_playbook
+from tests.nodes import engine_start, hosts_of
 
 pytestmark = pytest.mark.docker
 
@@ -36,10 +37,6 @@ def node_ls(node="manager1"):
 
 def play(book, inventory, **extravars):
     return run_playbook(book, inventory, extravars, on_event=EVENTS.append)
-
-
-def hosts_of(events, kind, task):
-    return {e["event_data"]["host"] for e in events if e["event"] == kind and e["event_data"].get("task") == task}
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +181,7 @@ def test_a_daemon_change_restarts_one_node_at_a_time(lab):
             looks.append(any(rc == 0 and "Leader" in out for rc, out in answers))
             time.sleep(0.5)
 
-    before = {n["name"]: engine_start(n["name"]) for n in NODES}
+    before = {n["name"]: engine_start(f"{LAB}-{n['name']}") for n in NODES}
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
@@ -193,19 +190,12 @@ def test_a_daemon_change_restarts_one_node_at_a_time(lab):
         stop.set()
         watcher.join()
     assert result.ok, result.failures or result.error
-    starts = sorted(engine_start(n["name"]) for n in NODES)
-    assert all(engine_start(n) != t for n, t in before.items())  # every engine restarted
+    starts = sorted(engine_start(f"{LAB}-{n['name']}") for n in NODES)
+    assert all(engine_start(f"{LAB}-{n}") != t for n, t in before.items())  # every engine restarted
     # One at a time: each engine started only once the one before was back (seconds apart, never together).
     assert all(b - a >= 1.0 for a, b in zip(starts, starts[1:])), starts
     assert len(looks) > 10 and all(looks), looks
     assert all(n["Status"] == "Ready" for n in node_ls().values())
-
-
-def engine_start(node):
-    """When the node's engine last started (the host's monotonic clock, shared by the node containers), in seconds."""
-    rc, out = sh(node, "systemctl show docker.service --property=ExecMainStartTimestampMonotonic --value")
-    assert rc == 0, out
-    return int(out) / 1e6
 
 
 def test_losing_a_manager_keeps_a_leader_and_scheduling(lab):
