@@ -1,4 +1,4 @@
-"""lab_images' distribution plan: which sets of images the nodes lack, each saved once on this host."""
+"""lab_images' distribution plan: which sets of images the nodes lack, each saved once on this host; image IDs by tag."""
 
 import pytest
 
@@ -35,3 +35,14 @@ def test_images_this_host_lacks_are_left_out(sets):
     assert sets(WANTED, [info()], available=[]) == []
     # An image with no tag (RepoTags null) matches nothing.
     assert sets(["a:1"], [{"images": [{"RepoTags": None}]}]) == [["a:1"]]
+
+
+def test_image_ids_by_tag_cover_every_tag_and_skip_untagged_images(root):
+    tag_ids = load_plugin(root / "roles/lab_images/filter_plugins/lab_images.py", "lab_images_filters").tag_ids
+    images = [
+        {"Id": "sha256:a", "RepoTags": ["swarmlab/nginx:1.12.1", "swarmlab/nginx:latest"]},
+        {"Id": "sha256:b", "RepoTags": None},
+        {"Id": "sha256:c", "RepoTags": ["swarmlab/haproxy:2.6"]},
+    ]
+    assert tag_ids(images) == {"swarmlab/nginx:1.12.1": "sha256:a", "swarmlab/nginx:latest": "sha256:a", "swarmlab/haproxy:2.6": "sha256:c"}
+    assert tag_ids([]) == {}

@@ -1,4 +1,4 @@
-"""Which images each node lacks, as sets shared between nodes: this host saves one bundle per set, once."""
+"""Which images each node lacks, as sets shared between nodes: this host saves one bundle per set, once; image IDs by tag."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ def lacking_sets(wanted: list[str], node_infos: list[dict[str, Any]], available:
     return sets
 
 
+def tag_ids(images: list[dict[str, Any]]) -> dict[str, str]:
+    """docker_image_info's images as {tag: image ID}, for every tag each image has."""
+    return {tag: image["Id"] for image in images for tag in image.get("RepoTags") or []}
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"lab_images_lacking_sets": lacking_sets}
+        return {"lab_images_lacking_sets": lacking_sets, "lab_images_tag_ids": tag_ids}
