@@ -55,6 +55,30 @@ def test_fresh_nodes_get_the_engine_check_only(lab):
     assert hosts_of(EVENTS, "runner_on_ok", "Check that the engine answers") - {"swarmlab-ready-build"} == names
 
 
+def test_ready_made_nodes_start_with_the_service_images_and_engines_of_their_own(lab):
+    # The ready-made image carries the service images as its build engine's tarball, extracted at first boot.
+    names = [n["name"] for n in NODES]
+    wanted = {"swarmlab/nginx:1.12.1", "swarmlab/nginx:1.13.5", "swarmlab/httpd:2.4", "swarmlab/haproxy:2.6"}
+    for node in names:
+        rc, out = sh(node, "docker images --format '{{.Repository}}:{{.Tag}}'")
+        assert rc == 0 and wanted <= set(out.split()), out
+    ids = [sh(node, "docker info --format '{{.ID}}'")[1].strip() for node in names]
+    assert len(set(ids)) == len(names), ids
+    # The same files as on this host: the tarball kept the nested engine's whiteouts (files a layer deletes) and
+    # opaque directories (a layer's directory that hides the one below).
+    listing = "find / -xdev | sort | md5sum"
+    for image in sorted(wanted):
+        here = docker.from_env().containers.run(image, ["sh", "-c", listing], entrypoint=[], remove=True).decode()
+        rc, there = sh("worker1", f"docker run --rm --entrypoint '' {image} sh -c '{listing}'")
+        assert rc == 0 and there == here, (image, there)
+    opaque = (
+        "python3 -c \"import os; print(sum('trusted.overlay.opaque' in os.listxattr(d) for d, _, _ in os.walk("
+        "'/var/lib/docker/overlay2')))\""
+    )
+    rc, out = sh("worker1", opaque)
+    assert rc == 0 and int(out) > 0, out
+
+
 def test_swarm_formed(lab):
     nodes = node_ls()
     assert sorted(nodes) == [n["name"] for n in NODES]
