@@ -260,3 +260,30 @@ def test_losing_a_manager_keeps_a_leader_and_scheduling(lab):
     finally:
         sh("manager2", "docker service rm ha-probe")
         client.containers.get(f"{LAB}-manager1").start()
+
+
+
+def test_nodes_keep_their_addresses_whatever_order_they_start_in(lab):
+    """As after this host's reboot: an engine's swarm state (in the node's volume) advertises the node's address, so
+    manager1 and worker1, stopped and started the other way round, must come back where they were."""
+    groups = yaml.safe_load(lab.read_text())["all"]["children"].values()
+    written = {name: host["swarmlab_node_ip"] for group in groups for name, host in group["hosts"].items()}
+    client = docker.from_env()
+    for name in ("manager1", "worker1"):
+        client.containers.get(f"{LAB}-{name}").stop(timeout=5)
+    for name in ("worker1", "manager1"):
+        client.containers.get(f"{LAB}-{name}").start()
+    now = {n["name"]: client.containers.get(f"{LAB}-{n['name']}").attrs["NetworkSettings"]["Networks"][LAB]["IPAddress"] for n in NODES}
+    assert now == written
+
+    def back(nodes):
+        return len(nodes) == len(NODES) and all(n["Status"] == "Ready" for n in nodes.values()) and all(
+            nodes[m]["ManagerStatus"] in ("Leader", "Reachable") for m in ("manager1", "manager2", "manager3"))
+
+    deadline = time.monotonic() + 120
+    nodes = {}
+    while time.monotonic() < deadline and not back(nodes):
+        time.sleep(2)
+        rc, out = sh("manager2", "docker node ls --format '{{json .}}'")
+        nodes = {n["Hostname"]: n for n in map(json.loads, out.splitlines())} if rc == 0 else {}
+    assert back(nodes), nodes
