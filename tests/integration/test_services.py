@@ -89,6 +89,25 @@ def test_ready_nodes_have_the_engine_and_their_own_identity(lab):
     assert len(identities) == 3
 
 
+def test_a_failed_ready_made_build_leaves_no_build_node_and_no_image(lab_images, tmp_path):
+    """A build whose engine install fails (a package apt cannot find) commits nothing and removes its build node."""
+    client = docker.from_env()
+    client.images.get("swarmlab/node:bookworm").tag("swarmlab-test/node", "broken")
+    volumes = {v.name for v in client.volumes.list()}
+    try:
+        result = run_playbook("lab_up", extravars={
+            "lab_nodes_lab": "it-broken", "lab_nodes_inventory": str(tmp_path / "hosts.yml"), "lab_nodes_ready": True,
+            "lab_nodes_image": "swarmlab-test/node:broken", "docker_engine_distro_packages": ["swarmlab-no-such-package"]})
+        assert not result.ok
+        assert "The ready-made image was not made: " in result.failures[-1].message, result.failures
+        assert not client.containers.list(all=True, filters={"name": "swarmlab-ready-build"})
+        assert not client.images.list(name="swarmlab-test/node:broken-ready")
+        assert {v.name for v in client.volumes.list()} == volumes  # its engine's volume went with it
+        assert not (tmp_path / "hosts.yml").exists()
+    finally:
+        client.images.remove("swarmlab-test/node:broken")
+
+
 @pytest.fixture(scope="module")
 def nginx(root):
     return yaml.safe_load((root / "exercises/nginx.yml").read_text())
