@@ -1,0 +1,32 @@
+"""The ready-made image's recipe reads the docker_engine role's files, and not the bytecode Python leaves
+beside its filter plugins after their first use: a fresh clone has none, so counting it rebuilt the image once
+it appeared (and on every switch between two checkouts)."""
+
+import json
+import os
+import shutil
+
+from swarmlab.runner import run_playbook
+
+
+def test_recipe_files_leave_out_python_bytecode(root, tmp_path):
+    roles = tmp_path / "roles"
+    shutil.copytree(root / "roles/docker_engine", roles / "docker_engine", ignore=shutil.ignore_patterns("__pycache__"))
+    (roles / "lab_images").mkdir()
+    cache = roles / "docker_engine/filter_plugins/__pycache__"
+    cache.mkdir()
+    (cache / "docker_engine.cpython-312.pyc").write_bytes(b"\x00bytecode")
+    out = tmp_path / "files.json"
+
+    result = run_playbook(
+        root / "tests/unit/playbooks/ready_files.yml",
+        extravars={"role_path": str(roles / "lab_images"), "out": str(out)},
+    )
+
+    assert result.ok, result.failures
+    listed = sorted(os.path.relpath(os.path.normpath(p), roles) for p in json.loads(out.read_text()))
+    expected = sorted(
+        str(p.relative_to(roles)) for p in (roles / "docker_engine").rglob("*") if p.is_file() and p.suffix != ".pyc"
+    )
+    assert listed == expected
+    assert "docker_engine/tasks/main.yml" in listed
