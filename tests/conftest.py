@@ -1,4 +1,7 @@
 import importlib.util
+import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -19,3 +22,15 @@ def load_plugin(path, name):
 
 
 pytest_plugins = ["tests.docker_fixtures"]
+
+
+def pytest_configure(config):
+    # Each pytest-xdist worker gets its own temp directory: test_swarm checks that no run left its
+    # ansible-runner directory behind, and the other worker's runs are not its business.
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        config.swarmlab_tempdir = tempfile.tempdir = tempfile.mkdtemp(prefix=f"swarmlab-tests-{worker}-")
+
+
+def pytest_unconfigure(config):
+    if own := getattr(config, "swarmlab_tempdir", None):
+        shutil.rmtree(own, ignore_errors=True)

@@ -1,9 +1,41 @@
-"""The Docker layer: lab images are built once per session; each test module makes its own lab."""
+"""The Docker layer: lab images are built once per session; each test module makes its own lab.
+
+Under pytest-xdist (scripts/test runs two workers) the workers share this host's engine: image builds take a
+file lock in the session's shared temp directory, and the first worker to get it builds for both."""
+
+import contextlib
+import os
 
 import pytest
 import requests
+from filelock import FileLock
 
 from swarmlab.runner import run_playbook
+
+_SHARED = None  # the session's directory all workers see, set by the shared_dir fixture
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_dir(tmp_path_factory):
+    global _SHARED
+    base = tmp_path_factory.getbasetemp()
+    _SHARED = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return _SHARED
+
+
+@contextlib.contextmanager
+def image_builds(lock, done=None):
+    """Holds one of the session's build locks: "images" (lab_images runs), "ready" (the ready-made image's fixed
+    build node). `done`: a marker name; the body is skipped (yields False) when another worker already finished
+    it this session, and the marker is written when the body ends without error."""
+    with FileLock(_SHARED / f"{lock}.lock"):
+        marker = _SHARED / f"{done}.done" if done else None
+        if marker and marker.exists():
+            yield False
+            return
+        yield True
+        if marker:
+            marker.touch()
 
 
 def ubuntu_images(release, vm=False):
@@ -12,16 +44,19 @@ def ubuntu_images(release, vm=False):
         requests.head(f"http://archive.ubuntu.com/ubuntu/dists/{release}/Release", timeout=10).raise_for_status()
     except requests.RequestException as exc:
         return f"Ubuntu's archive does not answer ({exc.__class__.__name__})"
-    images = run_playbook("lab_images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": release, "lab_images_vm": vm})
-    assert images.ok, images.failures or images.error
+    with image_builds("images", f"ubuntu-{release}{'-vm' if vm else ''}") as build:
+        if build:
+            images = run_playbook("lab_images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": release, "lab_images_vm": vm})
+            assert images.ok, images.failures or images.error
     return ""
 
 
 @pytest.fixture(scope="session")
-def lab_images():
-    result = run_playbook("lab_images")
-    assert result.ok, result.failures or result.error
-    return result
+def lab_images(shared_dir):
+    with image_builds("images", "lab-images") as build:
+        if build:
+            result = run_playbook("lab_images")
+            assert result.ok, result.failures or result.error
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +79,15 @@ def make_lab(lab_images, tmp_path_factory):
         assert result.ok, result.failures or result.error
         return inventory
 
-    yield make
+    def make_locked(name, subnet, nodes, playbook="lab_up", on_event=None, **extravars):
+        # The first ready-made container lab builds the ready-made image, with its fixed build node: alone.
+        if not extravars.get("lab_nodes_ready") or extravars.get("lab_nodes_driver", "container") != "container":
+            return make(name, subnet, nodes, playbook, on_event, **extravars)
+        with image_builds("ready", "ready-image") as build:
+            if build:
+                return make(name, subnet, nodes, playbook, on_event, **extravars)
+        return make(name, subnet, nodes, playbook, on_event, **extravars)
+
+    yield make_locked
     for common in made.values():
         run_playbook("lab_down", extravars=common)

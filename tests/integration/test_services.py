@@ -12,6 +12,7 @@ import yaml
 
 from swarmlab.runner import run_playbook as _run_playbook
 from tests.continuity import Continuity
+from tests.docker_fixtures import image_builds
 from tests.http import page
 
 pytestmark = pytest.mark.docker
@@ -93,17 +94,19 @@ def test_a_failed_ready_made_build_leaves_no_build_node_and_no_image(lab_images,
     """A build whose engine install fails (a package apt cannot find) commits nothing and removes its build node."""
     client = docker.from_env()
     client.images.get("swarmlab/node:bookworm").tag("swarmlab-test/node", "broken")
-    volumes = {v.name for v in client.volumes.list()}
     try:
-        result = run_playbook("lab_up", extravars={
-            "lab_nodes_lab": "it-broken", "lab_nodes_inventory": str(tmp_path / "hosts.yml"), "lab_nodes_ready": True,
-            "lab_nodes_image": "swarmlab-test/node:broken", "docker_engine_distro_packages": ["swarmlab-no-such-package"]})
-        assert not result.ok
-        assert "The ready-made image was not made: " in result.failures[-1].message, result.failures
-        assert not client.containers.list(all=True, filters={"name": "swarmlab-ready-build"})
-        assert not client.images.list(name="swarmlab-test/node:broken-ready")
-        assert {v.name for v in client.volumes.list()} == volumes  # its engine's volume went with it
-        assert not (tmp_path / "hosts.yml").exists()
+        with image_builds("ready"):  # another worker's build node would have the same name
+            # The build node's engine volume is unlabelled (lab nodes' are labelled with their lab).
+            volumes = {v.name for v in client.volumes.list() if not v.attrs.get("Labels")}
+            result = run_playbook("lab_up", extravars={
+                "lab_nodes_lab": "it-broken", "lab_nodes_inventory": str(tmp_path / "hosts.yml"), "lab_nodes_ready": True,
+                "lab_nodes_image": "swarmlab-test/node:broken", "docker_engine_distro_packages": ["swarmlab-no-such-package"]})
+            assert not result.ok
+            assert "The ready-made image was not made: " in result.failures[-1].message, result.failures
+            assert not client.containers.list(all=True, filters={"name": "swarmlab-ready-build"})
+            assert not client.images.list(name="swarmlab-test/node:broken-ready")
+            assert {v.name for v in client.volumes.list() if not v.attrs.get("Labels")} == volumes  # its engine's volume went with it
+            assert not (tmp_path / "hosts.yml").exists()
     finally:
         client.images.remove("swarmlab-test/node:broken")
 
