@@ -25,8 +25,8 @@ def shared_dir(tmp_path_factory):
 
 @contextlib.contextmanager
 def image_builds(lock, done=None):
-    """Holds one of the session's build locks: "images" (lab_images runs), "ready" (the ready-made image's fixed
-    build node). `done`: a marker name; the body is skipped (yields False) when another worker already finished
+    """Holds one of the session's build locks: "images" (lab_images runs), "ready" (the ready-made image's build,
+    once). `done`: a marker name; the body is skipped (yields False) when another worker already finished
     it this session, and the marker is written when the body ends without error."""
     with FileLock(_SHARED / f"{lock}.lock"):
         marker = _SHARED / f"{done}.done" if done else None
@@ -80,7 +80,7 @@ def make_lab(lab_images, tmp_path_factory):
         return inventory
 
     def make_locked(name, subnet, nodes, playbook="lab_up", on_event=None, **extravars):
-        # The first ready-made container lab builds the ready-made image, with its fixed build node: alone.
+        # The first ready-made container lab builds the ready-made image; the other worker's waits, then uses it.
         if not extravars.get("lab_nodes_ready") or extravars.get("lab_nodes_driver", "container") != "container":
             return make(name, subnet, nodes, playbook, on_event, **extravars)
         with image_builds("ready", "ready-image") as build:

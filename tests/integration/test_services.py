@@ -95,7 +95,7 @@ def test_a_failed_ready_made_build_leaves_no_build_node_and_no_image(lab_images,
     client = docker.from_env()
     client.images.get("swarmlab/node:bookworm").tag("swarmlab-test/node", "broken")
     try:
-        with image_builds("ready"):  # another worker's build node would have the same name
+        with image_builds("ready"):  # no other ready-made build meanwhile: its engine's volume would be unlabelled too
             # The build node's engine volume is unlabelled (lab nodes' are labelled with their lab).
             volumes = {v.name for v in client.volumes.list() if not v.attrs.get("Labels")}
             result = run_playbook("lab_up", extravars={
@@ -103,7 +103,7 @@ def test_a_failed_ready_made_build_leaves_no_build_node_and_no_image(lab_images,
                 "lab_nodes_image": "swarmlab-test/node:broken", "docker_engine_distro_packages": ["swarmlab-no-such-package"]})
             assert not result.ok
             assert "The ready-made image was not made: " in result.failures[-1].message, result.failures
-            assert not client.containers.list(all=True, filters={"name": "swarmlab-ready-build"})
+            assert not client.containers.list(all=True, filters={"name": "swarmlab-ready-build-it-broken"})
             assert not client.images.list(name="swarmlab-test/node:broken-ready")
             assert {v.name for v in client.volumes.list() if not v.attrs.get("Labels")} == volumes  # its engine's volume went with it
             assert not (tmp_path / "hosts.yml").exists()

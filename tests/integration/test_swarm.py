@@ -52,7 +52,7 @@ def test_fresh_nodes_get_the_engine_check_only(lab):
     # (The run may have made the ready-made image first: its build node installs the engine.)
     names = {n["name"] for n in NODES}
     assert hosts_of(EVENTS, "runner_on_skipped", "Install and configure the engine") == names
-    assert hosts_of(EVENTS, "runner_on_ok", "Check that the engine answers") - {"swarmlab-ready-build"} == names
+    assert hosts_of(EVENTS, "runner_on_ok", "Check that the engine answers") - {f"swarmlab-ready-build-{LAB}"} == names
 
 
 def test_ready_made_nodes_start_with_the_service_images_and_engines_of_their_own(lab):
