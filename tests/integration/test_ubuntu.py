@@ -8,6 +8,7 @@ import docker
 import pytest
 
 from swarmlab import api
+from swarmlab.runner import run_playbook
 from tests.docker_fixtures import ubuntu_images
 from tests.http import page
 
@@ -96,3 +97,18 @@ def test_walkthrough_on_ubuntu(ubuntu):
     assert set(report.freed) == {"manager1", "worker1"}
     check = api.check("httpd", inv)
     assert check.ok, [c for c in check.checks if not c.ok]
+
+
+def test_a_keyring_without_ubuntus_archive_key_stops_the_build_and_leaves_nothing(tmp_path):
+    """The keyring package is fetched into the build's own private directory, checked against the pinned
+    fingerprint before debootstrap runs, and removed with it whatever the outcome."""
+    if unavailable := ubuntu_images("noble"):
+        pytest.skip(f"{unavailable}; Ubuntu's keyring is not tested here")
+    base = "swarmlab-test/base:keyring"
+    result = run_playbook("lab_images", extravars={
+        "lab_images_distribution": "ubuntu", "lab_images_suite": "noble", "lab_images_base": base,
+        "lab_images_workdir": str(tmp_path), "lab_images_ubuntu_key_fingerprint": "0" * 40})
+    assert not result.ok
+    assert "does not hold Ubuntu's archive key " + "0" * 40 in result.failures[-1].message, result.failures
+    assert not docker.from_env().images.list(name=base)
+    assert list(tmp_path.iterdir()) == []
