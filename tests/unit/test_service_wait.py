@@ -27,9 +27,9 @@ def task(image, state="running", desired="running", node="n1", err=None, created
     return {"DesiredState": desired, "NodeID": node, "CreatedAt": created, "Status": status, "Spec": {"ContainerSpec": {"Image": image + "@sha256:ab"}}}
 
 
-def judge(wait, svc, tasks, since=BEFORE, stalled=0.0, steady=0.0, **kw):
+def judge(wait, svc, tasks, since=BEFORE, stalled=0.0, steady=0.0, down=frozenset(), **kw):
     return wait.judge(svc, tasks, NODES, image=kw.get("image"), replicas=kw.get("replicas"), since=since,
-                      operation=kw.get("operation", "update"), stalled=stalled, grace=10, steady=steady)
+                      operation=kw.get("operation", "update"), stalled=stalled, grace=10, steady=steady, down=down)
 
 
 def test_converged_when_every_replica_runs_the_image_and_nothing_else_runs(wait):
@@ -37,6 +37,15 @@ def test_converged_when_every_replica_runs_the_image_and_nothing_else_runs(wait)
     assert look["done"] and not look["failed"] and look["msg"] == "WEB: 2/2 running httpd:2.4"
     stopping = task("httpd:2.4", desired="shutdown")
     assert not judge(wait, service(), [task("httpd:2.4"), task("httpd:2.4", node="n2"), stopping])["done"]
+
+
+def test_a_task_on_a_node_that_is_down_is_not_waited_for_to_stop(wait):
+    """A node that went down keeps its tasks' last state (running) while Swarm runs their replacements elsewhere."""
+    lost = task("httpd:2.4", desired="shutdown", node="n3")
+    running = [task("httpd:2.4"), task("httpd:2.4", node="n2")]
+    assert not judge(wait, service(), [*running, lost])["done"]
+    look = judge(wait, service(), [*running, lost], down=frozenset({"n3"}))
+    assert look["done"] and not look["failed"], look
 
 
 def test_an_update_swarm_still_runs_is_done_once_converged_for_its_monitor_period(wait):

@@ -80,10 +80,12 @@ def judge(
     stalled: float,
     grace: float,
     steady: float = 0.0,
+    down: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """One look at the service: done (converged), failed (Swarm decided), or neither (keep waiting).
 
-    `steady`: seconds the looks before this one have been converged without a break."""
+    `steady`: seconds the looks before this one have been converged without a break. `down`: IDs of nodes that
+    are not ready: their tasks keep the last state they reported (running) until Swarm orphans them a day later."""
     name = service["Spec"]["Name"]
     spec_image = image_of(service["Spec"].get("TaskTemplate", {}))
     mode = service["Spec"].get("Mode", {})
@@ -112,7 +114,9 @@ def judge(
     standing = ", ".join(f"{n} running {img}" for img, n in sorted(counts.items())) or "no task running"
     settling = state in ("updating", "rollback_started")
     # Tasks Swarm is still stopping (scaled away, replaced) count until they stopped: they may still answer.
-    stopping = [t for t in tasks if t.get("DesiredState") != "running" and t.get("Status", {}).get("State") == "running"]
+    # Those on a node that is down do not: nothing there reports them stopped.
+    stopping = [t for t in tasks if t.get("DesiredState") != "running" and t.get("Status", {}).get("State") == "running"
+                and t.get("NodeID", "") not in down]
     converged = len(on_image) == want and len(active) == want and not stopping
     look = {"running": len(on_image), "replicas": want, "image": want_image, "update_state": state or "", "errors": told,
             "converged": converged}
@@ -167,16 +171,18 @@ def main() -> None:
         try:
             service = client.inspect_service(p["name"])
             tasks = client.tasks(filters={"service": p["name"]})
-            nodes = {n["ID"]: n["Description"]["Hostname"] for n in client.nodes()}
+            listed = client.nodes()
         except docker.errors.NotFound:
             module.fail_json(msg=f"no service {p['name']} in this swarm")
         except docker.errors.APIError as exc:
             module.fail_json(msg=f"cannot read {p['name']} from this manager: {exc.explanation or exc}")
+        nodes = {n["ID"]: n["Description"]["Hostname"] for n in listed}
+        down = frozenset(n["ID"] for n in listed if n.get("Status", {}).get("State") != "ready")
         now = time.monotonic()
         look = judge(
             service, tasks, nodes,
             image=p["image"], replicas=p["replicas"], since=p["since"], operation=p["operation"],
-            stalled=now - rose, grace=p["grace"], steady=now - converged_at if converged_at is not None else 0.0,
+            stalled=now - rose, grace=p["grace"], steady=now - converged_at if converged_at is not None else 0.0, down=down,
         )  # fmt: skip
         converged_at = (now if converged_at is None else converged_at) if look["converged"] else None
         if look["running"] > best:
