@@ -2,8 +2,10 @@
 update, rollback, drain and activate, prune, idempotence, then httpd with 5 replicas; and the failures
 an operator must see clearly. The tests share one lab and run in file order."""
 
+import hashlib
 import json
 import time
+from pathlib import Path
 
 import docker
 import pytest
@@ -406,6 +408,56 @@ def test_the_routing_mesh_on_nodes_without_ipvs_is_refused(lab):
     assert "These nodes' kernels lack IPVS, which the ingress routing mesh needs: manager1, worker1, worker2." in message
     assert "Ports published through it (87)" in message and "set swarm_services_publish_mode to proxy or host" in message
     assert sh("manager1", "docker service inspect MESH")[0] != 0
+
+
+def node_state(name):
+    return sh("manager1", f"docker node inspect -f '{{{{.Status.State}}}}' {name}")[1].strip()
+
+
+def wait_for_node(name, state, seconds=60):
+    end = time.monotonic() + seconds
+    while node_state(name) != state:
+        assert time.monotonic() < end, f"{name} not {state} after {seconds} s: {node_state(name)}"
+        time.sleep(1)
+
+
+def test_operations_with_a_node_down_go_on_with_the_others(lab):
+    """worker2 stops: update and prune act on the nodes that answer, warn of worker2, and what answers keeps
+    answering; back, the same update loads the image it missed, which only the lab's host had."""
+    client = docker.from_env()
+    client.images.get("swarmlab/httpd:2.4").tag("swarmlab-test/httpd", "down")
+    node = client.containers.get(f"{LAB}-worker2")
+    try:
+        node.stop()
+        wait_for_node("worker2", "down")
+        with Continuity(urls(80, ("manager1", "worker1")), expect="It works!") as load:
+            result = run_playbook("update", lab, {"service": "WEB", "image": "swarmlab-test/httpd:down"})
+        assert result.ok, result.failures or result.error
+        load.assert_unbroken(least=10)
+        assert [w for w in result.warnings if w.startswith("worker2 did not answer")], result.warnings
+        placed = tasks("WEB")
+        assert [t[1:] for t in placed] == [("swarmlab-test/httpd:down", "Running")] * 5
+        assert {n for n, _, _ in placed} == {"manager1", "worker1"}, placed
+
+        result = run_playbook("prune", lab)
+        assert result.ok, result.failures or result.error
+        assert sorted(h for h, f in result.facts.items() if "docker_prune_report" in f) == ["manager1", "worker1"]
+    finally:
+        node.start()
+        wait_for_node("worker2", "ready")
+    try:
+        assert sh("worker2", "docker image inspect swarmlab-test/httpd:down")[0] != 0
+        result = run_playbook("update", lab, {"service": "WEB", "image": "swarmlab-test/httpd:down"})
+        assert result.ok, result.failures or result.error
+        assert ("worker2", "Load the bundle into the node's engine") in result.changes, result.changes
+        assert not result.warnings and sh("worker2", "docker image inspect swarmlab-test/httpd:down")[0] == 0
+    finally:
+        result = run_playbook("rollback", lab, {"service": "WEB"})
+        assert result.ok, result.failures or result.error
+        client.images.remove("swarmlab-test/httpd:down")
+        # The lab's cached bundle of that image (named by its image list), which nothing else will load.
+        Path(f"/var/tmp/swarmlab-images/{hashlib.sha1(b'swarmlab-test/httpd:down').hexdigest()}.tar").unlink(missing_ok=True)
+    assert [t[1:] for t in tasks("WEB")] == [("swarmlab/httpd:2.4", "Running")] * 5
 
 
 def test_no_join_token_in_any_event(lab):
