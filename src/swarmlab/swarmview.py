@@ -176,6 +176,7 @@ def shape(nodes: list[dict[str, Any]], services: list[dict[str, Any]], tasks: li
         })
     out_nodes.sort(key=lambda n: (n["role"] != "manager", n["name"]))
 
+    down = {n["id"] for n in out_nodes if n["status"] == "down"}
     out_tasks = []
     newest_failed: dict[tuple[str, Any], str] = {}
     for t in tasks:
@@ -205,6 +206,8 @@ def shape(nodes: list[dict[str, Any]], services: list[dict[str, Any]], tasks: li
             "message": status.get("Message", ""),
             "updated": t.get("UpdatedAt", ""),
             "old": not (current or last_failure),
+            # Swarm moved it off a node that is down: its last known state stays until the node is back.
+            "lost": current and t.get("DesiredState") != "running" and t.get("NodeID") in down,
         })
     out_tasks.sort(key=lambda t: (t["service"], t["slot"] or 0, t["updated"]))
 

@@ -1,5 +1,5 @@
 """`swarmlab ui` on a real 3-node lab, in a real browser (Debian's chromium, driven by Playwright): the nodes and
-WEB's tasks, a rolling update seen without reload, a drain, a label with markup, the manager's engine stopped and
+WEB's tasks, a rolling update seen without reload, a drain, a node down, a label with markup, the manager's engine stopped and
 started again, one poller for many pages, no join token in anything the server sends, a clean stop on Ctrl-C.
 The tests share one server and one page and run in file order."""
 
@@ -22,7 +22,7 @@ LAB = "it-ui"
 NODES = [{"name": "manager1", "role": "manager"}, {"name": "worker1", "role": "worker"}, {"name": "worker2", "role": "worker"}]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = paths.ROOT / "artifacts"
-RUNNING_WEB = ".task[data-service='WEB'][data-state='running']:not(.old)"
+RUNNING_WEB = ".task[data-service='WEB'][data-state='running']:not(.old):not(.lost)"
 
 
 def sh(node, cmd):
@@ -143,6 +143,24 @@ def test_a_drained_node_shows_drain_and_no_web_task(lab, page):
     assert "drain" in column.locator(".availability").inner_text()
     # Moved, not lost; the page shows Swarm's state at most once a second.
     wait_for(lambda: len(running_tags(page)) == 3, 5, "three WEB tasks running")
+
+
+def test_a_node_that_goes_down_shows_its_tasks_lost_and_their_replacements(lab, page):
+    """Swarm marks the stopped node's tasks shutdown but cannot stop them: they show as lost, not as stopping."""
+    node = docker.from_env().containers.get(f"{LAB}-worker1")
+    column = page.locator(".node[data-node='worker1']")
+    assert column.locator(RUNNING_WEB).count() > 0
+    node.stop()
+    try:
+        wait_for(lambda: "down" in column.locator(".status").inner_text(), 60, "worker1 shown down")
+        wait_for(lambda: column.locator(".task.lost[data-service='WEB']").count() > 0, 30, "worker1's WEB tasks shown lost")
+        assert "lost with the node" in column.locator(".task.lost").first.inner_text()
+        assert column.locator(".task.stopping").count() == 0
+        wait_for(lambda: len(running_tags(page)) == 3, 30, "WEB's 3 tasks running on the other nodes")
+    finally:
+        node.start()
+    wait_for(lambda: "ready" in column.locator(".status").inner_text(), 60, "worker1 ready again")
+    wait_for(lambda: column.locator(".task.lost").count() == 0, 30, "no lost task once worker1 is back")
 
 
 def test_a_node_label_with_markup_shows_as_text(page):

@@ -88,3 +88,18 @@ def test_shape_keeps_what_the_page_shows():
     assert not tasks["t2"]["old"]  # still running while Swarm stops it
     assert not tasks["t3"]["old"] and tasks["t3"]["error"] == "No such image"  # the slot's latest failure shows
     assert tasks["t4"]["old"]  # an earlier one does not
+
+
+def test_a_task_on_a_node_that_is_down_shows_as_lost_not_stopping():
+    escravo2 = {"ID": "n3", "Spec": {"Role": "worker", "Availability": "active"}, "Description": {"Hostname": "escravo2"},
+                "Status": {"State": "down", "Addr": "10.0.0.7"}}
+    tasks = [
+        # Swarm gave the slot to mestre; the down node's task keeps its last state (running) until it is back.
+        _task("t5", "s1", 2, "n3", "nginx:1.13.5", "running", "shutdown", "2026-01-01T00:00:07Z"),
+        _task("t6", "s1", 2, "n1", "nginx:1.13.5", "running", "running", "2026-01-01T00:00:08Z"),
+        _task("t7", "s1", 1, "n3", "nginx:1.13.5", "shutdown", "shutdown", "2026-01-01T00:00:01Z"),
+    ]
+    view = {t["id"]: t for t in shape([*NODES, escravo2], SERVICES, tasks)["tasks"]}
+    assert view["t5"]["lost"] and not view["t5"]["old"]
+    assert not view["t6"]["lost"] and not view["t7"]["lost"] and view["t7"]["old"]
+    assert not any(t["lost"] for t in shape(NODES, SERVICES, TASKS)["tasks"])  # t2: still running while Swarm stops it

@@ -43,15 +43,15 @@ function renderServices(view) {
 }
 
 function card(task) {
-  const stopping = task.desired !== "running" && !task.old && task.state === "running";
+  const stopping = task.desired !== "running" && !task.old && !task.lost && task.state === "running";
   const slot = task.slot ? `.${task.slot}` : "";
   const why = [task.error, task.message].filter(Boolean).join(" — ");
-  const classes = ["task", `state-${task.state}`, stopping ? "stopping" : "", task.old ? "old" : ""].join(" ");
+  const classes = ["task", `state-${task.state}`, stopping ? "stopping" : "", task.lost ? "lost" : "", task.old ? "old" : ""].join(" ");
   const detail = el("div", {"class": "detail", hidden: true}, why || "no message");
   const c = el("div", {"class": classes, "data-service": task.service, "data-tag": task.tag, "data-state": task.state, title: why},
     el("b", {}, `${task.service}${slot}`), " ",
     el("span", {"class": "tag"}, task.tag), " ",
-    el("span", {"class": "state"}, stopping ? "stopping" : task.state),
+    el("span", {"class": "state"}, task.lost ? "lost with the node" : stopping ? "stopping" : task.state),
     detail);
   c.addEventListener("click", () => { detail.hidden = !detail.hidden; });
   return c;
