@@ -421,15 +421,31 @@ def wait_for_node(name, state, seconds=60):
         time.sleep(1)
 
 
+def test_a_node_swarm_counts_ready_but_ansible_cannot_reach_stops_an_update_before_it_starts(lab, tmp_path):
+    """Swarm would place tasks there that may never start (an update stalls on them): refused, nothing changed."""
+    inventory = yaml.safe_load(lab.read_text())
+    inventory["all"]["children"]["workers"]["hosts"]["worker2"]["ansible_host"] = f"{LAB}-no-such-node"
+    broken = tmp_path / "hosts.yml"
+    broken.write_text(yaml.safe_dump(inventory))
+    before = sh("manager1", "docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' WEB")[1]
+    result = run_playbook("update", broken, {"service": "WEB", "image": "swarmlab/nginx:1.13.5", "swarmlab_down_timeout": 4})
+    assert not result.ok and result.changed == 0
+    assert result.failures[0].message.startswith("worker2 did not answer, yet Swarm still counts it ready after about 4 s"), result.failures
+    assert sh("manager1", "docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' WEB")[1] == before
+    # Read-only operations do not wait for Swarm: status answers at once.
+    result = run_playbook("status", broken)
+    assert result.ok, result.failures or result.error
+
+
 def test_operations_with_a_node_down_go_on_with_the_others(lab):
-    """worker2 stops: update and prune act on the nodes that answer, warn of worker2, and what answers keeps
-    answering; back, the same update loads the image it missed, which only the lab's host had."""
+    """worker2 stops: update and prune wait until Swarm counts it down (nothing is placed on it), act on the nodes
+    that answer, warn of worker2, and what answers keeps answering; back, the same update loads the image it
+    missed, which only the lab's host had."""
     client = docker.from_env()
     client.images.get("swarmlab/httpd:2.4").tag("swarmlab-test/httpd", "down")
     node = client.containers.get(f"{LAB}-worker2")
     try:
         node.stop()
-        wait_for_node("worker2", "down")
         with Continuity(urls(80, ("manager1", "worker1")), expect="It works!") as load:
             result = run_playbook("update", lab, {"service": "WEB", "image": "swarmlab-test/httpd:down"})
         assert result.ok, result.failures or result.error

@@ -1,7 +1,8 @@
 """The vm driver on real kernels: 2 qemu VMs (TCG here) reached over SSH with checked host keys, the engine and
 swarm from the roles over SSH, a service on the ingress routing mesh answering on the VM that runs no task, a
-VM killed hard, `lab up` starting it again with its disk, `swarmlab up`'s warm path reading each VM over SSH,
-`lab down` leaving nothing behind. The tests share one lab and run in file order, in two variants:
+VM killed hard (named by the checks, left out of a scale), `lab up` starting it again with its disk, `swarmlab
+up`'s warm path reading each VM over SSH, `lab down` leaving nothing behind. The tests share one lab and run in
+file order, in two variants:
 
 - ready (CI): both VMs boot the ready-made VM image (Debian 12 with the engine the docker_engine role
   installed into the ready-made node image); the role then configures the engine over SSH and installs nothing.
@@ -218,6 +219,14 @@ def test_a_killed_vm_is_named_and_the_service_keeps_running(inventory):
     failed = failure_text(check)
     assert not check.ok and "FAIL node worker1" in failed and "FAIL service" not in failed, failed
     assert "Welcome to nginx!" in requests.get("http://192.168.98.100:85/", timeout=10).text
+
+    # An operation goes on without it: SSH cannot reach worker1, Swarm counts it down, the manager does the work.
+    for replicas in (2, 1):
+        result = run_playbook("scale", inventory, {"service": "WEB", "replicas": replicas})
+        assert result.ok, result.failures or result.error
+        assert [w for w in result.warnings if w.startswith("worker1 did not answer")], result.warnings
+        out = ssh("manager1", "sudo docker service ps -q -f desired-state=running --format '{{.Node}} {{.CurrentState}}' WEB")
+        assert [line.split()[:2] for line in out.stdout.splitlines()] == [["manager1", "Running"]] * replicas, out.stdout
 
 
 def test_lab_up_starts_a_stopped_vm_with_its_disk(inventory, lab_vars):
