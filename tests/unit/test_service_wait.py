@@ -107,3 +107,21 @@ def test_docker_times_with_nanoseconds(wait):
     assert wait.stamp(BEFORE) < wait.stamp(AFTER)
     assert wait.stamp("2026-11-28T02:00:00+01:00") < wait.stamp("2026-11-28T02:00:00Z")
     assert wait.stamp("") is None and wait.stamp("0001-01-01T00:00:00Z") is not None
+
+
+def test_a_task_placed_on_a_node_that_went_down_is_named_with_the_way_out(wait):
+    """Swarm's updater waits for good for a task on a node that went down before it started."""
+    updating = {"State": "updating", "StartedAt": AFTER}
+    tasks = [task("httpd:2.5"), task("httpd:2.4", node="n2", desired="shutdown"),
+             task("httpd:2.5", state="assigned", desired="shutdown", node="n2"), task("httpd:2.5", node="n1")]
+    look = judge(wait, service("httpd:2.5", update=updating), tasks, down=frozenset({"n2"}))
+    assert not look["done"]
+    assert look["held"].startswith("Swarm's update waits for a task it placed on worker1, down before the task started:")
+    assert "`swarmlab rollback WEB`" in look["held"]
+    # The same node up again: the task may yet start, nothing to name.
+    assert judge(wait, service("httpd:2.5", update=updating), tasks)["held"] == ""
+    # An older task from before this change is not this change's.
+    old = [*tasks[:2], task("httpd:2.5", state="assigned", desired="shutdown", node="n2", created=BEFORE), tasks[3]]
+    between = "2026-11-28T02:00:03Z"
+    assert judge(wait, service("httpd:2.5", update=updating), tasks, since=between, down=frozenset({"n2"}))["held"]
+    assert judge(wait, service("httpd:2.5", update=updating), old, since=between, down=frozenset({"n2"}))["held"] == ""

@@ -49,6 +49,7 @@ except ImportError:  # reported by main()
     docker = None
 
 # Task errors that retrying on the same nodes does not cure.
+NOT_STARTED = frozenset({"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"})
 PERMANENT = re.compile(r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown", re.I)
 
 
@@ -118,8 +119,15 @@ def judge(
     stopping = [t for t in tasks if t.get("DesiredState") != "running" and t.get("Status", {}).get("State") == "running"
                 and t.get("NodeID", "") not in down]
     converged = len(on_image) == want and len(active) == want and not stopping
+    # Placed on a node that went down before they started: Swarm's update waits for them for good.
+    held = sorted({nodes.get(t.get("NodeID", ""), t.get("NodeID", "")) for t in tasks
+                   if t.get("NodeID", "") in down and t.get("Status", {}).get("State") in NOT_STARTED
+                   and (after is None or (stamp(t.get("CreatedAt")) or after) > after)})
+    held_note = (f"Swarm's {'rollback' if state == 'rollback_started' else 'update'} waits for a task it placed on "
+                 f"{', '.join(held)}, down before the task started: `swarmlab rollback {name}` ends it (back to the "
+                 "previous spec); run the change again once the node is back.") if held and settling else ""
     look = {"running": len(on_image), "replicas": want, "image": want_image, "update_state": state or "", "errors": told,
-            "converged": converged}
+            "converged": converged, "held": held_note}
 
     def failed(msg: str) -> dict[str, Any]:
         return {**look, "failed": True, "done": True, "msg": msg}
@@ -188,7 +196,7 @@ def main() -> None:
         if look["running"] > best:
             best, rose = look["running"], now
         if look["done"]:
-            result = {k: v for k, v in look.items() if k not in ("done", "failed", "converged")}
+            result = {k: v for k, v in look.items() if k not in ("done", "failed", "converged", "held")}
             if look["failed"]:
                 module.fail_json(**result)
             module.exit_json(changed=False, **result)
@@ -199,9 +207,9 @@ def main() -> None:
         msg=(
             f"{p['name']} did not converge within {p['timeout']} s: {look['running']} of {look['replicas']} replicas running "
             f"{look['image']}{' (Swarm: ' + look['update_state'] + ')' if look['update_state'] else ''}. "
-            f"{look['errors'] or 'No task reported an error.'}"
+            f"{look['held'] or look['errors'] or 'No task reported an error.'}"
         ),
-        **{k: v for k, v in look.items() if k not in ("done", "failed", "converged", "msg")},
+        **{k: v for k, v in look.items() if k not in ("done", "failed", "converged", "msg", "held")},
     )
 
 
