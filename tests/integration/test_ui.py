@@ -1,7 +1,7 @@
 """`swarmlab ui` on a real 3-node lab, in a real browser (Debian's chromium, driven by Playwright): the nodes and
-WEB's tasks, a rolling update seen without reload, a drain, a node down, a label with markup, the manager's engine stopped and
-started again, one poller for many pages, no join token in anything the server sends, a clean stop on Ctrl-C.
-The tests share one server and one page and run in file order."""
+WEB's tasks, a rolling update seen without reload, a drain, a node down, a label with markup, the manager's engine
+stopped and started again, one poller for many pages, no join token in anything the server sends, a clean stop on
+Ctrl-C. The tests share one server and one page and run in file order."""
 
 import shutil
 import subprocess

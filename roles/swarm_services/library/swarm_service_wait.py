@@ -48,8 +48,9 @@ try:
 except ImportError:  # reported by main()
     docker = None
 
-# Task errors that retrying on the same nodes does not cure.
+# Task states before running: on a node that went down, the task stays in one of them.
 NOT_STARTED = frozenset({"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"})
+# Task errors that retrying on the same nodes does not cure.
 PERMANENT = re.compile(r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown", re.I)
 
 
@@ -122,7 +123,7 @@ def judge(
     # Placed on a node that went down before they started: Swarm's update waits for them for good.
     held = sorted({nodes.get(t.get("NodeID", ""), t.get("NodeID", "")) for t in tasks
                    if t.get("NodeID", "") in down and t.get("Status", {}).get("State") in NOT_STARTED
-                   and (after is None or (stamp(t.get("CreatedAt")) or after) > after)})
+                   and (after is None or (stamp(t.get("CreatedAt")) or after) > after)})  # this change's tasks only
     held_note = (f"Swarm's {'rollback' if state == 'rollback_started' else 'update'} waits for a task it placed on "
                  f"{', '.join(held)}, down before the task started: `swarmlab rollback {name}` ends it (back to the "
                  "previous spec); run the change again once the node is back.") if held and settling else ""
