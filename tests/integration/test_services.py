@@ -149,6 +149,19 @@ def test_second_deploy_changes_nothing(lab, nginx):
     load.assert_unbroken(least=10)
 
 
+def test_check_mode_on_the_live_swarm_changes_nothing_and_checks_for_real(lab, nginx):
+    # `ansible-playbook services.yml --check` before a change: every node counts as reached (its raw read runs
+    # in check mode too), nothing is to change; verify's reads and HTTP requests run as in a real run.
+    result = run_playbook("services", lab, nginx, check=True)
+    assert result.ok and not result.changes, result.failures or result.error or result.changes
+    result = run_playbook("verify", lab, nginx, check=True)
+    assert result.ok, result.failures or result.error
+    rows = result.facts["manager1"]["verify_rows"]
+    assert {r["target"]: r["ok"] for r in rows if r["check"] == "http"} == {
+        f"WEB:85 on {n}": True for n in ("manager1", "worker1", "worker2")
+    }
+
+
 def test_rolling_update_then_rollback(lab, nginx):
     with Continuity(urls(85), expect="Welcome to nginx!") as load:
         result = run_playbook("update", lab, {"service": "WEB", "image": "swarmlab/nginx:1.13.5"})
