@@ -97,6 +97,30 @@ def test_http_targets_follow_where_the_port_is_bound(verify):
     assert rows[3]["detail"] == "port 99 is not published by WEB or WEB-proxy"
 
 
+def test_a_first_answer_that_falls_short_is_asked_again_and_rows_keep_the_targets_order(verify):
+    targets = [{"service": "WEB", "port": 85, "expect": "Welcome", "node": n, "url": f"http://{ip}:85/"}
+               for n, ip in (("escravo1", "10.0.0.2"), ("escravo2", "10.0.0.3"), ("mestre", "10.0.0.1"))]
+    targets.append({"service": "WEB", "port": 99, "expect": "x", "node": "", "url": ""})
+    # The url lookup's page per target: the page, another page, no answer (None); the last had no URL to ask.
+    pages = [{"item": targets[0], "ansible_facts": {"verify_page": "<h1>Welcome</h1>"}},
+             {"item": targets[1], "ansible_facts": {"verify_page": "starting"}},
+             {"item": targets[2], "ansible_facts": {"verify_page": None}},
+             {"item": targets[3], "skipped": True}]
+    first = verify.http_first(targets, pages)
+    assert [sorted(f) for f in first] == [["first", "item"], ["again", "item"], ["again", "item"], ["item"]]
+    again = [{"item": targets[1], "status": 200, "content": "<h1>Welcome</h1>"}, {"item": targets[2], "status": -1, "msg": "refused"}]
+    rows = verify.http_rows(first, again)
+    assert [(r["target"], r["ok"], r["detail"]) for r in rows] == [
+        ("WEB:85 on escravo1", True, "HTTP 2xx from http://10.0.0.2:85/, 'Welcome' found"),
+        ("WEB:85 on escravo2", True, "200 from http://10.0.0.3:85/, 'Welcome' found"),
+        ("WEB:85 on mestre", False, "http://10.0.0.1:85/: refused"),
+        ("WEB:99 on no node", False, "port 99 is not published by WEB or WEB-proxy"),
+    ]
+    # With no exercise, any 2xx page passes at the first request (the lookup fails on any other status).
+    target = dict(targets[0], expect="")
+    assert verify.http_first([target], [{"item": target, "ansible_facts": {"verify_page": ""}}]) == [{"item": target, "first": True}]
+
+
 def test_with_no_exercise_every_published_port_must_answer(verify):
     udp = dict(HOST_PORT, PublishedPort=53, Protocol="udp")
     services = [service("s1", "WEB", "nginx", replicas=2), service("s2", "WEB-proxy", "haproxy", ports=[HOST_PORT]),

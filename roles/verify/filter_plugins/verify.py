@@ -134,15 +134,40 @@ def http_targets(services, tasks, nodes, expectations):
     return targets
 
 
-def http_rows(results):
-    """Rows from the uri results of http_targets (registered loop results)."""
+def http_first(targets, pages):
+    """The controller's first request for each target (url lookup results, registered loop results, whose
+    page is None where the request failed): the target with its answer when that answer passes, else marked
+    to be asked again (uri, with status and retries). Targets with no URL pass through to http_rows."""
+    pages = {r["item"]["url"]: r.get("ansible_facts", {}).get("verify_page") for r in pages if not r.get("skipped")}
+    out = []
+    for target in targets:
+        page = pages.get(target["url"])
+        if target["url"] and isinstance(page, str) and target["expect"] in page:
+            out.append({"item": target, "first": True})
+        elif target["url"]:
+            out.append({"item": target, "again": True})
+        else:
+            out.append({"item": target})
+    return out
+
+
+def http_rows(results, again=None):
+    """Rows from http_first's list, where each target marked `again` takes the next of the uri results
+    (registered loop results, in the same order); or from uri results alone."""
+    again = iter(again or [])
     rows = []
     for result in results:
+        if result.get("again"):
+            result = next(again, {"item": result["item"], "status": -1, "msg": "not asked"})
         target = result["item"]
         label = f"{target['service']}:{target['port']} on {target['node'] or 'no node'}"
         if not target["url"]:
             rows.append({"check": "http", "target": label, "ok": False,
                          "detail": f"port {target['port']} is not published by {target['service']} or {target['service']}-proxy"})
+            continue
+        if result.get("first"):  # a 2xx answer at the first request (the url lookup fails on any other)
+            found = f", {target['expect']!r} found" if target["expect"] else ""
+            rows.append({"check": "http", "target": label, "ok": True, "detail": f"HTTP 2xx from {target['url']}{found}"})
             continue
         status = result.get("status", -1)
         body = result.get("content", "") or ""
@@ -222,6 +247,7 @@ class FilterModule:
             "verify_service_rows": service_rows,
             "verify_http_targets": http_targets,
             "verify_published_expectations": published_expectations,
+            "verify_http_first": http_first,
             "verify_http_rows": http_rows,
             "verify_row_line": row_line,
             "verify_status": status,
