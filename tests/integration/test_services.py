@@ -453,8 +453,8 @@ def test_a_node_swarm_counts_ready_but_ansible_cannot_reach_stops_an_update_befo
 
 def test_operations_with_a_node_down_go_on_with_the_others(lab):
     """worker2 stops: update and prune wait until Swarm counts it down (nothing is placed on it), act on the nodes
-    that answer, warn of worker2, and what answers keeps answering; back, the same update loads the image it
-    missed, which only the lab's host had."""
+    that answer, warn of worker2, and what answers keeps answering; worker2 is drained from the manager; back,
+    it is made active, and the same update loads the image it missed, which only the lab's host had."""
     client = docker.from_env()
     client.images.get("swarmlab/httpd:2.4").tag("swarmlab-test/httpd", "down")
     node = client.containers.get(f"{LAB}-worker2")
@@ -472,9 +472,17 @@ def test_operations_with_a_node_down_go_on_with_the_others(lab):
         result = run_playbook("prune", lab)
         assert result.ok, result.failures or result.error
         assert sorted(h for h, f in result.facts.items() if "docker_prune_report" in f) == ["manager1", "worker1"]
+
+        # The dead node is drained from the manager, found in its node list by name.
+        result = run_playbook("availability", lab, {"node": "worker2", "availability": "drain"})
+        assert result.ok, result.failures or result.error
+        assert sh("manager1", "docker node inspect worker2 --format '{{.Spec.Availability}}'")[1].strip() == "drain"
     finally:
         node.start()
         wait_for_node("worker2", "ready")
+    result = run_playbook("availability", lab, {"node": "worker2", "availability": "active"})
+    assert result.ok, result.failures or result.error
+    assert sh("manager1", "docker node inspect worker2 --format '{{.Spec.Availability}}'")[1].strip() == "active"
     try:
         assert sh("worker2", "docker image inspect swarmlab-test/httpd:down")[0] != 0
         result = run_playbook("update", lab, {"service": "WEB", "image": "swarmlab-test/httpd:down"})
