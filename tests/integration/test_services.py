@@ -160,6 +160,27 @@ def test_check_mode_on_the_live_swarm_changes_nothing_and_checks_for_real(lab, n
     assert {r["target"]: r["ok"] for r in rows if r["check"] == "http"} == {
         f"WEB:85 on {n}": True for n in ("manager1", "worker1", "worker2")
     }
+    # An operation in check mode changes nothing and reports the change it would make (its command is skipped).
+    for book, extravars, says in (
+        ("update", {"service": "WEB", "image": "swarmlab/nginx:1.13.5"}, "would roll from swarmlab/nginx:1.12.1 to swarmlab/nginx:1.13.5"),
+        ("scale", {"service": "WEB", "replicas": 4}, "would go from 3 to 4 replicas"),
+    ):
+        result = run_playbook(book, lab, extravars, check=True)
+        assert result.ok and [host for host, _ in result.changes] == ["manager1"], result.failures or result.changes
+        assert says in planned(result.changes[0][1]), book
+    assert [t[1:] for t in tasks("WEB")] == [("swarmlab/nginx:1.12.1", "Running")] * 3
+    # An image the nodes lack would be loaded: in check mode it is neither saved nor loaded.
+    result = run_playbook("update", lab, {"service": "WEB", "image": "swarmlab/apt-cacher-ng:3.7"}, check=True)
+    assert result.ok, result.failures or result.error
+    rollout = next(task for _, task in result.changes if task.startswith("Say what the roll-out would change"))
+    assert "would roll from swarmlab/nginx:1.12.1 to swarmlab/apt-cacher-ng:3.7" in planned(rollout)
+    assert "apt-cacher-ng" not in sh("worker1", "docker images --format '{{.Repository}}'")[1]
+
+
+def planned(task):
+    """What a check-mode run said it would change, in the task named so (the last such event)."""
+    said = [e for e in EVENTS if e["event"] == "runner_on_ok" and e["event_data"].get("task") == task]
+    return said[-1]["event_data"]["res"]["msg"]
 
 
 def test_rolling_update_then_rollback(lab, nginx):
@@ -176,6 +197,11 @@ def test_rolling_update_then_rollback(lab, nginx):
     assert result.ok, result.failures
     again = run_playbook("update", lab, {"service": "WEB", "image": "swarmlab/nginx:1.13.5"})
     assert again.ok and again.changed == 0, again.stats
+
+    result = run_playbook("rollback", lab, {"service": "WEB"}, check=True)
+    assert result.ok and [host for host, _ in result.changes] == ["manager1"], result.failures or result.changes
+    assert "would go back to swarmlab/nginx:1.12.1" in planned(result.changes[0][1])
+    assert [t[1:] for t in tasks("WEB")] == [("swarmlab/nginx:1.13.5", "Running")] * 3
 
     with Continuity(urls(85), expect="Welcome to nginx!") as load:
         result = run_playbook("rollback", lab, {"service": "WEB"})
