@@ -21,12 +21,14 @@ pytestmark = pytest.mark.docker
 
 LAB = "it-svc"
 # Every node publishes its ports 85 and 80 on the host's loopback, as a browser on the host would use them.
+# Below the kernel's ephemeral ports (32768-60999): a port a stopped node frees must not be taken by some
+# loopback connection's own end before the node starts again (its start then fails, "address already in use").
 NODES = [
     {"name": "manager1", "role": "manager", "ports": ["18085:85", "18080:80"]},
     {"name": "worker1", "role": "worker", "ports": ["28085:85", "28080:80"]},
-    {"name": "worker2", "role": "worker", "ports": ["38085:85", "38080:80"]},
+    {"name": "worker2", "role": "worker", "ports": ["31085:85", "31080:80"]},
 ]
-LOOPBACK = {"manager1": 18000, "worker1": 28000, "worker2": 38000}
+LOOPBACK = {"manager1": 18000, "worker1": 28000, "worker2": 31000}
 
 
 def urls(port, nodes=("manager1", "worker1", "worker2")):

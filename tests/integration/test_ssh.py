@@ -21,7 +21,7 @@ def test_site_over_ssh_with_become(make_lab):
     events = []
     inventory = make_lab(LAB, SUBNET, NODES, on_event=events.append)
     # New nodes made their user, key and sudo rule at first boot (from their environment): the play only waited.
-    assert hosts_of(events, "runner_on_skipped", "Create the SSH user") == {"vm1", "vm2"}
+    assert hosts_of(events, "runner_on_skipped", "Keep the SSH user, its key and sudo on a node that lived before this run") == {"vm1", "vm2"}
     # Their host keys came with the boot wait's answer (ssh.service makes them at boot): no separate read.
     assert hosts_of(events, "runner_on_skipped", "Read the node's host key, which it did not have at boot") == {"vm1", "vm2"}
     ssh_inventory = inventory.with_name("hosts-ssh.yml")
