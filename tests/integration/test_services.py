@@ -176,6 +176,9 @@ def test_check_mode_on_the_live_swarm_changes_nothing_and_checks_for_real(lab, n
     assert result.ok, result.failures or result.error
     rollout = next(task for _, task in result.changes if task.startswith("Say what the roll-out would change"))
     assert "would roll from swarmlab/nginx:1.12.1 to swarmlab/apt-cacher-ng:3.7" in planned(rollout)
+    loads = sorted(host for host, task in result.changes if task == "Say which images the node would load")
+    assert loads == ["manager1", "worker1", "worker2"], result.changes
+    assert "would load swarmlab/apt-cacher-ng:3.7" in planned("Say which images the node would load")
     assert "apt-cacher-ng" not in sh("worker1", "docker images --format '{{.Repository}}'")[1]
 
 
