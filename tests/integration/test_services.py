@@ -179,6 +179,10 @@ def test_check_mode_on_the_live_swarm_changes_nothing_and_checks_for_real(lab, n
     loads = sorted(host for host, task in result.changes if task == "Say which images the node would load")
     assert loads == ["manager1", "worker1", "worker2"], result.changes
     assert "would load swarmlab/apt-cacher-ng:3.7" in planned("Say which images the node would load")
+    # Nodes that get the bundle copied (VMs) rather than mounted: no bundle was saved, and none is looked for.
+    result = run_playbook("update", lab, {"service": "WEB", "image": "swarmlab/apt-cacher-ng:3.7", "lab_images_bundle_mounted": False}, check=True)
+    assert result.ok, result.failures or result.error
+    assert sorted(host for host, task in result.changes if task == "Say which images the node would load") == loads
     assert "apt-cacher-ng" not in sh("worker1", "docker images --format '{{.Repository}}'")[1]
 
 
