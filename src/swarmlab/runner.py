@@ -146,10 +146,22 @@ def read_inventory(inventory: str | Path) -> dict[str, Any]:
     # An inventory source Ansible cannot parse is an error, not an empty inventory.
     env = {**_env(), "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True"}
     # ansible-runner looks ansible-inventory up on this process's PATH.
-    os.environ["PATH"] = env["PATH"]
-    out, err = ansible_runner.get_inventory(
-        action="list", inventories=[str(inventory)], response_format="json", quiet=True, envvars=env
-    )
+    if not os.environ.get("PATH", "").startswith(str(Path(sys.executable).parent) + os.pathsep):
+        os.environ["PATH"] = env["PATH"]
+    # Without a private directory of ours, ansible-runner makes one in /tmp and leaves it there, with the
+    # inventory's hostvars and this process's environment in its artifacts.
+    private = tempfile.mkdtemp(prefix="swarmlab-inventory-")
+    try:
+        out, err = ansible_runner.get_inventory(
+            action="list",
+            inventories=[str(inventory)],
+            response_format="json",
+            quiet=True,
+            envvars=env,
+            private_data_dir=private,
+        )
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     if not isinstance(out, dict):
         text = re.sub(r"\[(WARNING|ERROR)\]: ", "", " ".join(str(err or out).split()))
         raise ValueError(text.split(" <<< caused by")[0])

@@ -1,6 +1,8 @@
 """swarmlab.runner over real ansible-runner on tiny local playbooks."""
 
-from swarmlab.runner import FORKS_MAX, FORKS_MIN, PlaybookError, run_playbook
+import tempfile
+
+from swarmlab.runner import FORKS_MAX, FORKS_MIN, PlaybookError, read_inventory, run_playbook
 
 
 def book(root):
@@ -86,3 +88,15 @@ def test_forks_follow_the_given_host_count_within_bounds(root, tmp_path):
     many = run_playbook(root / "tests/unit/playbooks/forks.yml", inv, hosts=500)
     assert int(few.facts["h0"]["run_forks"]) == FORKS_MIN
     assert int(many.facts["h0"]["run_forks"]) == FORKS_MAX
+
+
+def test_reading_an_inventory_leaves_nothing_in_the_temporary_directory(tmp_path, monkeypatch):
+    # ansible-runner's own private directory would keep the hostvars (a password here) and the environment.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    node1:\n      ansible_become_password: not-a-real-password\n")
+    out = read_inventory(inventory)
+    assert out["_meta"]["hostvars"]["node1"]["ansible_become_password"] == "not-a-real-password"
+    assert list(temp.iterdir()) == []
