@@ -96,6 +96,10 @@ def _message(res: Mapping[str, Any], unreachable: bool = False, host: str = "?")
     # A loop's own msg is only "One or more items failed": the failed items say what.
     items = [_message(r) for r in res.get("results") or [] if isinstance(r, dict) and r.get("failed")]
     msg = "; ".join(items) if items else res.get("msg") or res.get("stderr") or res.get("reason") or ""
+    if msg == "non-zero return code":
+        # A failed command (command, raw) says why in its own output, not in Ansible's msg.
+        said = str(res.get("stderr") or res.get("stdout") or "").strip()
+        msg = said[-1000:] if said else f"{msg} {res.get('rc', '?')}"
     return " ".join(str(msg).split())
 
 

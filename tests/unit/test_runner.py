@@ -47,6 +47,12 @@ def test_failure_names_task_host_and_message(root):
     assert str(PlaybookError(r)) == "outcomes.yml: localhost: failed at task 'Fail on request': the requested failure"
 
 
+def test_failed_command_names_its_own_reason(root):
+    r = run_playbook(book(root), extravars={"fail_command": True})
+    [f] = r.failures
+    assert (f.task, f.message) == ("Fail a command", "the command reason")
+
+
 def test_loop_failure_names_the_failed_items(root):
     r = run_playbook(book(root), extravars={"fail_loop": True})
     [f] = r.failures
