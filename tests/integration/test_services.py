@@ -94,6 +94,44 @@ def test_ready_nodes_have_the_engine_and_their_own_identity(lab):
     assert len(identities) == 3
 
 
+def test_a_ready_node_whose_engine_seed_fails_keeps_its_engine_down_and_says_why(lab, tmp_path):
+    """A seed cut short (its tarball truncated here) leaves no half store, and the engine does not start on one it
+    would take as whole: the engine check names the failed unit, rather than the services finding images missing."""
+    client = docker.from_env()
+    like = client.containers.get(f"{LAB}-manager1")
+    seed = "/var/lib/swarmlab/engine-seed.tar"
+    bad = tmp_path / "engine-seed.tar"
+    # The tarball's first 60 MB: the image metadata and some of the layers, then the archive ends.
+    rc, head = like.exec_run(["head", "-c", "60000000", seed], stderr=False)
+    assert rc == 0 and len(head) == 60000000
+    bad.write_bytes(head)
+    host = like.attrs["HostConfig"]
+    name = f"{LAB}-seed"
+    node = client.containers.run(
+        like.image, name=name, hostname="seed", detach=True, environment={"container": "docker"},
+        privileged=host["Privileged"], cap_add=host["CapAdd"], cap_drop=host["CapDrop"],
+        security_opt=host["SecurityOpt"], cgroupns=host["CgroupnsMode"], tmpfs={"/run": "", "/run/lock": ""},
+        volumes=[b for b in host["Binds"] if b.startswith("/sys/fs/cgroup:")] + [f"{name}-docker:/var/lib/docker", f"{bad}:{seed}:ro"],
+    )
+    try:
+        inventory = yaml.safe_load(Path(lab).read_text())
+        inventory["all"]["children"] = {"managers": {"hosts": {}}, "workers": {"hosts": {"seed": {"ansible_host": name}}}}
+        (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+        # As lab_nodes passes it for a node fresh from the ready-made image: only the engine check runs.
+        inputs = like.image.labels["org.swarmlab.engine-inputs"]
+        result = run_playbook("docker", tmp_path / "hosts.yml", {"docker_engine_image_inputs": inputs})
+        assert not result.ok
+        [failure] = result.failures
+        assert failure.task == "Check that the engine answers", result.failures
+        assert failure.message.startswith("The engine does not answer: "), failure.message
+        assert "Failed units: swarmlab-engine-seed.service" in failure.message, failure.message
+        rc, out = node.exec_run(["sh", "-c", "systemctl is-active docker.service; ls -A /var/lib/docker"])
+        assert out.decode().split() == ["inactive", ".seed"], out.decode()
+    finally:
+        node.remove(force=True, v=True)
+        client.volumes.get(f"{name}-docker").remove()
+
+
 def test_a_failed_ready_made_build_leaves_no_build_node_and_no_image(lab_images, tmp_path):
     """A build whose engine install fails (a package apt cannot find) commits nothing and removes its build node."""
     client = docker.from_env()
