@@ -158,7 +158,7 @@ def read_inventory(inventory: str | Path) -> dict[str, Any]:
     try:
         out, err = ansible_runner.get_inventory(
             action="list",
-            inventories=[str(inventory)],
+            inventories=[str(Path(inventory).absolute())],
             response_format="json",
             quiet=True,
             envvars=env,
@@ -287,7 +287,9 @@ def run_playbook(
             private_data_dir=private,
             playbook=str(book),
             # A list: each its own -i, even a file the run writes first (a string that names no file is taken as content).
-            inventory=[str(inventory)] if inventory else None,
+            # Absolute: ansible-playbook runs in another directory, where a relative path names no file, and a play
+            # over no hosts succeeds.
+            inventory=[str(Path(inventory).absolute())] if inventory else None,
             limit=limit,
             cmdline="--check --diff" if check else None,
             forks=forks_for(hosts, inventory),

@@ -88,6 +88,16 @@ def test_forks_follow_the_inventory_host_count(root, tmp_path):
     assert int(r.facts["h0"]["run_forks"]) == 7
 
 
+def test_an_inventory_path_relative_to_the_callers_directory_reaches_its_hosts(root, tmp_path, monkeypatch):
+    # ansible-playbook runs elsewhere: the path given relative once matched no file, and a play over no hosts passed.
+    _local_inventory(tmp_path, 2)
+    monkeypatch.chdir(tmp_path)
+    r = run_playbook(root / "tests/unit/playbooks/forks.yml", "hosts.yml")
+    assert r.ok, r.failures or r.error
+    assert int(r.facts["h0"]["run_forks"]) == FORKS_MIN
+    assert sorted(read_inventory("hosts.yml")["_meta"]["hostvars"]) == ["h0", "h1"]
+
+
 def test_forks_follow_the_given_host_count_within_bounds(root, tmp_path):
     inv = _local_inventory(tmp_path, 2)
     few = run_playbook(root / "tests/unit/playbooks/forks.yml", inv)
