@@ -74,16 +74,28 @@ PHASE_STARTS = (
 )
 
 
-def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, dict[str, float]]:
+def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, dict[str, Any]]:
     """One pass as `swarmlab up` makes it, from nothing: up.yml in one run, each phase timed from the play that
-    begins it, with its changed count. `ready`: nodes from the ready-made image."""
+    begins it, with its changed count and its longest steps (a step: from its task's start to the next task's or
+    play's, so that a slow pass says where its time went). `ready`: nodes from the ready-made image."""
     marks: list[tuple[str, float]] = []
     changed: dict[str, int] = dict.fromkeys(PHASES, 0)
+    steps: dict[str, list[tuple[str, float]]] = {p: [] for p in PHASES}
+    step: list[tuple[str, str, float]] = []  # the running step: phase, task, start
+
+    def end_step(now: float) -> None:
+        if step:
+            phase, task, start = step.pop()
+            steps[phase].append((task, now - start))
 
     def on_event(event: dict[str, Any]) -> None:
-        data, kind, i = event.get("event_data", {}), event.get("event"), len(marks) - 1
+        data, kind, i, now = event.get("event_data", {}), event.get("event"), len(marks) - 1, time.monotonic()
+        if kind in ("playbook_on_play_start", "playbook_on_task_start", "playbook_on_handler_task_start"):
+            end_step(now)
         if kind == "playbook_on_play_start" and i < len(PHASE_STARTS) and data.get("play") == PHASE_STARTS[i][1]:
-            marks.append((PHASE_STARTS[i][0], time.monotonic()))
+            marks.append((PHASE_STARTS[i][0], now))
+        elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
+            step.append((marks[-1][0], data.get("task", ""), now))
         elif kind == "runner_on_ok" and changed_in(event):
             changed[marks[-1][0]] += 1
 
@@ -91,14 +103,18 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
     marks.append(("nodes", time.monotonic()))
     r = run_playbook("up", inventory, extravars, hosts=nodes, fatal=True, on_event=on_event)
     end = time.monotonic()
+    end_step(end)
     if not r.ok:
         raise SystemExit(f"bench: up failed: {r.failures or r.error}")
     if len(marks) != len(PHASES):
         raise SystemExit(f"bench: up.yml ran {[m[0] for m in marks]}, not every phase's first play: see PHASE_STARTS")
     out = {}
     for (phase, start), (_, stop) in zip(marks, [*marks[1:], ("end", end)], strict=True):
-        out[phase] = {"seconds": round(stop - start, 2), "changed": changed[phase]}
-        console.print(f"  {phase:<9} {stop - start:6.1f} s  changed={changed[phase]}")
+        longest = sorted(steps[phase], key=lambda s: -s[1])[:3]
+        out[phase] = {"seconds": round(stop - start, 2), "changed": changed[phase],
+                      "longest": [[task, round(seconds, 2)] for task, seconds in longest]}
+        top = f"  (longest: {longest[0][0]} {longest[0][1]:.1f} s)" if longest else ""
+        console.print(f"  {phase:<9} {stop - start:6.1f} s  changed={changed[phase]}{top}")
     return out
 
 
