@@ -4,6 +4,7 @@ an operator must see clearly. The tests share one lab and run in file order."""
 
 import hashlib
 import json
+import re
 import time
 from pathlib import Path
 
@@ -277,6 +278,28 @@ def test_drain_moves_the_tasks_and_activate_takes_them_again(lab, nginx):
     assert result.ok, result.failures or result.error
     load.assert_unbroken(least=10)
     assert all("swarmlab nginx 1.12.1" in page for page in pages(85).values())
+
+
+def test_a_drain_that_would_leave_the_tasks_no_node_is_refused(lab, nginx):
+    # worker1 and worker2 paused (their tasks stay, they take no new ones): draining manager1 would leave WEB's
+    # tasks there nowhere to go, and the drain would wait for them until it timed out.
+    for node in ("worker1", "worker2"):
+        assert sh("manager1", f"docker node update --availability pause {node}")[0] == 0
+    try:
+        with Continuity(urls(85), expect="Welcome to nginx!") as load:
+            result = run_playbook("availability", lab, {"node": "manager1", "availability": "drain"})
+        assert not result.ok
+        [failure] = result.failures
+        assert failure.task == "Refuse a drain that would leave the services no node to run on"
+        assert "worker1 is pause and ready, worker2 is pause and ready" in failure.message
+        # WEB-proxy: the proxy in front of WEB where the kernel has no IPVS (a global service, on every node).
+        assert re.search(r"and WEB(, WEB-proxy)? could run nowhere\. Nothing was changed\.", failure.message), failure.message
+        assert sh("manager1", "docker node inspect manager1 --format '{{.Spec.Availability}}'")[1].strip() == "active"
+        load.assert_unbroken(least=10)  # the refusal comes within seconds
+    finally:
+        for node in ("worker1", "worker2"):
+            sh("manager1", f"docker node update --availability active {node}")
+    assert tasks("WEB") and all(state == "Running" for _, _, state in tasks("WEB"))
 
 
 def test_prune_frees_space_and_services_stay_up(lab, nginx):
