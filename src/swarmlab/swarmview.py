@@ -179,12 +179,15 @@ def shape(nodes: list[dict[str, Any]], services: list[dict[str, Any]], tasks: li
     down = {n["id"] for n in out_nodes if n["status"] == "down"}
     out_tasks = []
     newest_failed: dict[tuple[str, Any], str] = {}
+    newest_running: dict[tuple[str, Any], str] = {}  # by creation: a failure before it is one the slot got over
     for t in tasks:
         status = t.get("Status", {})
         slot = t.get("Slot") or t.get("NodeID", "")
         key = (t.get("ServiceID", ""), slot)
         if status.get("State") in ("failed", "rejected") and t.get("UpdatedAt", "") > newest_failed.get(key, ""):
             newest_failed[key] = t.get("UpdatedAt", "")
+        if status.get("State") == "running" and t.get("DesiredState") == "running":
+            newest_running[key] = max(newest_running.get(key, ""), _created(t))
     for t in tasks:
         status = t.get("Status", {})
         state = status.get("State", "")
@@ -192,7 +195,9 @@ def shape(nodes: list[dict[str, Any]], services: list[dict[str, Any]], tasks: li
         image = t.get("Spec", {}).get("ContainerSpec", {}).get("Image", "")
         # Still there (a task being stopped too); failed ones only as the latest of their slot.
         current = state not in (*ENDED, "failed", "rejected")
-        last_failure = state in ("failed", "rejected") and newest_failed.get((t.get("ServiceID", ""), slot)) == t.get("UpdatedAt")
+        key = (t.get("ServiceID", ""), slot)
+        last_failure = (state in ("failed", "rejected") and newest_failed.get(key) == t.get("UpdatedAt")
+                        and _created(t) > newest_running.get(key, ""))
         out_tasks.append({
             "id": t["ID"],
             "service": names.get(t.get("ServiceID", ""), t.get("ServiceID", "")[:12]),
@@ -257,6 +262,10 @@ def _service(s: dict[str, Any], running: dict[str, int], proxy: dict[str, Any] |
         "update": {"state": update.get("State", ""), "message": update.get("Message", "")} if update else None,
         "proxy": {"name": proxy["Spec"]["Name"], "running": running.get(proxy["Spec"]["Name"], 0)} if proxy else None,
     }
+
+
+def _created(task: dict[str, Any]) -> str:
+    return task.get("CreatedAt") or task.get("UpdatedAt", "")
 
 
 def _probe(url: str) -> dict[str, Any]:

@@ -35,13 +35,13 @@ def start_ui(inventory, *args):
     return ui_server.start("-i", str(inventory), *args)
 
 
-def wait_for(check, timeout, what):
+def wait_for(check, timeout, what, shown=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.25)
-    pytest.fail(f"not within {timeout} s: {what}")
+    pytest.fail(f"not within {timeout} s: {what}" + (f"; the page shows: {shown()}" if shown else ""))
 
 
 @pytest.fixture(scope="module")
@@ -136,10 +136,12 @@ def test_a_rolling_update_is_seen_without_reload(lab, page):
 
 
 def test_a_drained_node_shows_drain_and_no_web_task(lab, page):
-    api.availability("worker2", "drain", lab)
+    result = api.availability("worker2", "drain", lab)
+    assert result.ok, result.failures or result.error
     column = page.locator(".node[data-node='worker2']")
+    web = column.locator(".task[data-service='WEB']:not(.old)")
     wait_for(lambda: column.get_attribute("data-availability") == "drain", 5, "worker2 shown as drain")
-    wait_for(lambda: column.locator(".task[data-service='WEB']:not(.old)").count() == 0, 10, "no WEB task on worker2")
+    wait_for(lambda: web.count() == 0, 20, "no WEB task on worker2", lambda: [f"{c.get_attribute('class')}: {c.inner_text()}" for c in web.all()])
     assert "drain" in column.locator(".availability").inner_text()
     # Moved, not lost; the page shows Swarm's state at most once a second.
     wait_for(lambda: len(running_tags(page)) == 3, 5, "three WEB tasks running")

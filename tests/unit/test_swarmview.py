@@ -43,8 +43,9 @@ def test_tags_of_image_references():
     assert _tag("registry:5000/team/app:2.0") == "2.0"
 
 
-def _task(tid, service, slot, node, image, state, desired, updated, err=""):
+def _task(tid, service, slot, node, image, state, desired, updated, err="", created=""):
     return {"ID": tid, "ServiceID": service, "Slot": slot, "NodeID": node, "DesiredState": desired, "UpdatedAt": updated,
+            "CreatedAt": created or updated,
             "Spec": {"ContainerSpec": {"Image": image}}, "Status": {"State": state, "Err": err, "Message": state}}
 
 
@@ -103,3 +104,18 @@ def test_a_task_on_a_node_that_is_down_shows_as_lost_not_stopping():
     assert view["t5"]["lost"] and not view["t5"]["old"]
     assert not view["t6"]["lost"] and not view["t7"]["lost"] and view["t7"]["old"]
     assert not any(t["lost"] for t in shape(NODES, SERVICES, TASKS)["tasks"])  # t2: still running while Swarm stops it
+
+
+def test_a_failure_its_slot_got_over_is_history():
+    tasks = [
+        # escravo1's task failed to start; Swarm's next task for the slot runs on mestre.
+        _task("t8", "s1", 1, "n2", "nginx:1.13.5", "rejected", "shutdown", "2026-01-01T00:00:06Z", err="network sandbox",
+              created="2026-01-01T00:00:03Z"),
+        _task("t9", "s1", 1, "n1", "nginx:1.13.5", "running", "running", "2026-01-01T00:00:09Z", created="2026-01-01T00:00:05Z"),
+        # slot 2 runs, then fails: its failure is news.
+        _task("u1", "s1", 2, "n1", "nginx:1.13.5", "running", "shutdown", "2026-01-01T00:00:04Z", created="2026-01-01T00:00:01Z"),
+        _task("u2", "s1", 2, "n2", "nginx:1.13.5", "failed", "shutdown", "2026-01-01T00:00:08Z", created="2026-01-01T00:00:05Z"),
+    ]
+    view = {t["id"]: t for t in shape(NODES, SERVICES, tasks)["tasks"]}
+    assert view["t8"]["old"] and not view["t9"]["old"]
+    assert not view["u2"]["old"]
