@@ -302,6 +302,28 @@ def test_a_drain_that_would_leave_the_tasks_no_node_is_refused(lab, nginx):
     assert tasks("WEB") and all(state == "Running" for _, _, state in tasks("WEB"))
 
 
+def test_a_drain_that_would_leave_tasks_no_node_their_placement_allows_is_refused(lab, nginx):
+    # Nodes that take tasks remain, but not for these: one pinned to the managers, one at most once per node.
+    created = {"PINNED": "--replicas 1 --constraint node.role==manager", "SPREAD": "--replicas 3 --replicas-max-per-node 1"}
+    for name, flags in created.items():
+        rc, out = sh("manager1", f"docker service create --detach --name {name} {flags} swarmlab/nginx:1.12.1")
+        assert rc == 0, out
+    try:
+        with Continuity(urls(85), expect="Welcome to nginx!") as load:
+            result = run_playbook("availability", lab, {"node": "manager1", "availability": "drain"})
+        assert not result.ok
+        [failure] = result.failures
+        assert failure.task == "Refuse a drain that would leave the services no node to run on"
+        assert ("Draining manager1 would leave PINNED no node its placement allows (node.role==manager; the other nodes that "
+                "take tasks: worker1, worker2); 1 of SPREAD's 3 tasks no node (at most 1 per node, 2 other nodes would take "
+                "them). Nothing was changed.") in failure.message, failure.message
+        assert sh("manager1", "docker node inspect manager1 --format '{{.Spec.Availability}}'")[1].strip() == "active"
+        load.assert_unbroken(least=10)
+    finally:
+        sh("manager1", "docker service rm " + " ".join(created))
+    assert tasks("WEB") and all(state == "Running" for _, _, state in tasks("WEB"))
+
+
 def test_prune_frees_space_and_services_stay_up(lab, nginx):
     # An image no container uses, as a node accumulates them.
     rc, out = sh("worker1", "head -c 8000000 /dev/urandom > /tmp/blob && tar -C /tmp -c blob | docker import - leftover:1 && rm /tmp/blob")

@@ -1,0 +1,137 @@
+"""Whether a drain would leave services' tasks no node: Swarm's own placement rules (its scheduler's filters in
+swarmkit's manager/scheduler/filter.go and manager/constraint/constraint.go) applied to the swarm's node list."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+_KEY = re.compile(r"^[a-z_][a-z0-9\-_.]+$", re.IGNORECASE)
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+
+
+def _parse(constraint: str) -> tuple[str, bool, str] | None:
+    """(key, equal, value) of 'key==value' or 'key!=value'; None for what Swarm would not have accepted."""
+    for op in ("==", "!="):
+        if op in constraint:
+            key, value = (part.strip() for part in constraint.split(op, 1))
+            return (key, op == "==", value) if _KEY.match(key) else None
+    return None
+
+
+def _ip_matches(node: dict[str, Any], equal: bool, value: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(node.get("Status", {}).get("Addr", ""))
+    except ValueError:
+        addr = None
+    try:
+        within = addr is not None and addr in ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False  # Swarm rejects a malformed address or network as no match
+    return within == equal
+
+
+def node_matches(constraints: list[str], node: dict[str, Any]) -> bool:
+    desc = node.get("Description") or {}
+    platform = desc.get("Platform") or {}
+    for constraint in constraints:
+        parsed = _parse(constraint)
+        if parsed is None:
+            return False
+        key, equal, value = parsed
+        lower = key.lower()
+        if lower == "node.ip":
+            if not _ip_matches(node, equal, value):
+                return False
+            continue
+        if lower == "node.id":
+            actual = node.get("ID", "")
+        elif lower == "node.hostname":
+            actual = desc.get("Hostname", "")
+        elif lower == "node.role":
+            actual = node.get("Spec", {}).get("Role", "")
+        elif lower == "node.platform.os":
+            actual = platform.get("OS", "")
+        elif lower == "node.platform.arch":
+            actual = platform.get("Architecture", "")
+        elif lower.startswith("node.labels.") and len(key) > len("node.labels."):
+            actual = (node.get("Spec", {}).get("Labels") or {}).get(key[len("node.labels."):], "")  # label names are case-sensitive
+        elif lower.startswith("engine.labels.") and len(key) > len("engine.labels."):
+            actual = ((desc.get("Engine") or {}).get("Labels") or {}).get(key[len("engine.labels."):], "")
+        else:
+            return False
+        if (actual.lower() == value.lower()) != equal:  # Swarm compares values case-insensitively
+            return False
+    return True
+
+
+def _platform_matches(platforms: list[dict[str, Any]], node: dict[str, Any]) -> bool:
+    if not platforms:
+        return True
+    have = (node.get("Description") or {}).get("Platform") or {}
+    arch = _ARCH.get(have.get("Architecture", ""), have.get("Architecture", ""))
+    return any(
+        (not p.get("Architecture") or _ARCH.get(p["Architecture"], p["Architecture"]) == arch)
+        and (not p.get("OS") or p["OS"] == have.get("OS", ""))
+        for p in platforms
+    )
+
+
+def _per_node(service: dict[str, Any]) -> int:
+    """How many of the service's tasks one node can take; 0 for no limit."""
+    spec = service.get("Spec", {})
+    limit = int((spec.get("TaskTemplate", {}).get("Placement") or {}).get("MaxReplicas") or 0)
+    ports = (spec.get("EndpointSpec") or {}).get("Ports") or []
+    if any(p.get("PublishMode") == "host" and p.get("PublishedPort") for p in ports):
+        limit = min(limit, 1) if limit else 1  # a port published on the node's own address: one task per node
+    return limit
+
+
+def _name(node: dict[str, Any]) -> str:
+    return (node.get("Description") or {}).get("Hostname") or node.get("ID", "")
+
+
+def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], target_id: str) -> str:
+    """'' if draining the node target_id leaves every service's tasks a node, else what it would leave and why."""
+    target = next((n for n in nodes if n.get("ID") == target_id), {})
+    if target.get("Spec", {}).get("Availability") == "drain":
+        return ""  # nothing changes
+    rest = sorted((n for n in nodes if n.get("ID") != target_id), key=_name)
+    room = [n for n in rest if n.get("Spec", {}).get("Availability") == "active" and n.get("Status", {}).get("State") == "ready"]
+    placed = []
+    for service in services:
+        mode = service.get("Spec", {}).get("Mode", {})
+        replicas = int((mode.get("Replicated") or {}).get("Replicas") or 0)
+        if "Global" in mode or replicas > 0:
+            placed.append((service, replicas))
+    if not placed:
+        return ""
+    if not room:
+        others = ", ".join(
+            f"{_name(n)} is {n.get('Spec', {}).get('Availability', '')} and {n.get('Status', {}).get('State', '')}" for n in rest
+        ) or "it is the only node"
+        names = ", ".join(sorted(s["Spec"]["Name"] for s, _ in placed))
+        return f"no node that takes tasks ({others}), and {names} could run nowhere"
+    found = []
+    for service, replicas in sorted(placed, key=lambda p: p[0]["Spec"]["Name"]):
+        spec = service["Spec"]
+        placement = spec.get("TaskTemplate", {}).get("Placement") or {}
+        constraints, platforms = placement.get("Constraints") or [], placement.get("Platforms") or []
+        if not (node_matches(constraints, target) and _platform_matches(platforms, target)):
+            continue  # it has no task there and could have none
+        fits = [n for n in room if node_matches(constraints, n) and _platform_matches(platforms, n)]
+        limit = _per_node(service)
+        if not fits:
+            rules = "; ".join(constraints) or "its platforms " + ", ".join(f"{p.get('OS', '')}/{p.get('Architecture', '')}" for p in platforms)
+            found.append(f"{spec['Name']} no node its placement allows ({rules}; the other nodes that take tasks: "
+                         f"{', '.join(_name(n) for n in room)})")
+        elif limit and "Global" not in spec.get("Mode", {}) and replicas > limit * len(fits):
+            found.append(f"{replicas - limit * len(fits)} of {spec['Name']}'s {replicas} tasks no node (at most {limit} per node, "
+                         f"{len(fits)} other node{'s' if len(fits) > 1 else ''} would take them)")
+    return "; ".join(found)
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"swarm_drain_refusal": drain_refusal}
