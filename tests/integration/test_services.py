@@ -280,22 +280,28 @@ def test_drain_moves_the_tasks_and_activate_takes_them_again(lab, nginx):
     assert all("swarmlab nginx 1.12.1" in page for page in pages(85).values())
 
 
+def refused_drain(lab, node):
+    """The refusal's message; the node stays active and WEB answers on every node throughout."""
+    with Continuity(urls(85), expect="Welcome to nginx!") as load:
+        result = run_playbook("availability", lab, {"node": node, "availability": "drain"})
+    assert not result.ok
+    [failure] = result.failures
+    assert failure.task == "Refuse a drain that would leave the services no node to run on", failure
+    assert sh("manager1", f"docker node inspect {node} --format '{{{{.Spec.Availability}}}}'")[1].strip() == "active"
+    load.assert_unbroken(least=10)  # the refusal comes within seconds
+    return failure.message
+
+
 def test_a_drain_that_would_leave_the_tasks_no_node_is_refused(lab, nginx):
     # worker1 and worker2 paused (their tasks stay, they take no new ones): draining manager1 would leave WEB's
     # tasks there nowhere to go, and the drain would wait for them until it timed out.
     for node in ("worker1", "worker2"):
         assert sh("manager1", f"docker node update --availability pause {node}")[0] == 0
     try:
-        with Continuity(urls(85), expect="Welcome to nginx!") as load:
-            result = run_playbook("availability", lab, {"node": "manager1", "availability": "drain"})
-        assert not result.ok
-        [failure] = result.failures
-        assert failure.task == "Refuse a drain that would leave the services no node to run on"
-        assert "worker1 is pause and ready, worker2 is pause and ready" in failure.message
+        message = refused_drain(lab, "manager1")
+        assert "worker1 is pause and ready, worker2 is pause and ready" in message
         # WEB-proxy: the proxy in front of WEB where the kernel has no IPVS (a global service, on every node).
-        assert re.search(r"and WEB(, WEB-proxy)? could run nowhere\. Nothing was changed\.", failure.message), failure.message
-        assert sh("manager1", "docker node inspect manager1 --format '{{.Spec.Availability}}'")[1].strip() == "active"
-        load.assert_unbroken(least=10)  # the refusal comes within seconds
+        assert re.search(r"and WEB(, WEB-proxy)? could run nowhere\. Nothing was changed\.", message), message
     finally:
         for node in ("worker1", "worker2"):
             sh("manager1", f"docker node update --availability active {node}")
@@ -309,16 +315,10 @@ def test_a_drain_that_would_leave_tasks_no_node_their_placement_allows_is_refuse
         rc, out = sh("manager1", f"docker service create --detach --name {name} {flags} swarmlab/nginx:1.12.1")
         assert rc == 0, out
     try:
-        with Continuity(urls(85), expect="Welcome to nginx!") as load:
-            result = run_playbook("availability", lab, {"node": "manager1", "availability": "drain"})
-        assert not result.ok
-        [failure] = result.failures
-        assert failure.task == "Refuse a drain that would leave the services no node to run on"
+        message = refused_drain(lab, "manager1")
         assert ("Draining manager1 would leave PINNED no node its placement allows (node.role==manager; the other nodes that "
                 "take tasks: worker1, worker2); 1 of SPREAD's 3 tasks no node (at most 1 per node, 2 other nodes would take "
-                "them). Nothing was changed.") in failure.message, failure.message
-        assert sh("manager1", "docker node inspect manager1 --format '{{.Spec.Availability}}'")[1].strip() == "active"
-        load.assert_unbroken(least=10)
+                "them). Nothing was changed.") in message, message
     finally:
         sh("manager1", "docker service rm " + " ".join(created))
     assert tasks("WEB") and all(state == "Running" for _, _, state in tasks("WEB"))
