@@ -40,10 +40,13 @@ def test_no_other_node_that_takes_tasks(refusal):
     assert refusal([node("mestre", "manager")], [service("WEB")], "mestre").startswith("no node that takes tasks (it is the only node)")
 
 
-def test_a_node_already_drained_or_no_service_with_tasks_is_no_reason(refusal):
+def test_a_node_already_drained_or_down_or_no_service_with_tasks_is_no_reason(refusal):
     swarm = [node("mestre", "manager", availability="drain"), node("escravo1", availability="drain")]
     assert refusal(swarm, [service("WEB")], "mestre") == ""
     assert refusal([node("mestre", "manager")], [service("WEB", replicas=0)], "mestre") == ""
+    # A node that is down (the first one drains) runs nothing the drain could strand.
+    assert refusal([node("mestre", "manager"), node("escravo1", state="down")], [service("WEB")], "escravo1") == ""
+    assert refusal(SWARM[:2] + [node("escravo2", state="down")], [service("DB", replicas=1, constraints=["node.hostname==escravo2"])], "escravo2") == ""
 
 
 def test_constraints_that_only_the_drained_node_meets(refusal):

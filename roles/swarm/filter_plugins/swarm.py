@@ -95,8 +95,8 @@ def _name(node: dict[str, Any]) -> str:
 def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], target_id: str) -> str:
     """'' if draining the node target_id leaves every service's tasks a node, else what it would leave and why."""
     target = next((n for n in nodes if n.get("ID") == target_id), {})
-    if target.get("Spec", {}).get("Availability") == "drain":
-        return ""  # nothing changes
+    if target.get("Spec", {}).get("Availability") == "drain" or target.get("Status", {}).get("State") == "down":
+        return ""  # nothing changes: a node that is down runs nothing Swarm counts, its tasks are placed elsewhere or wait
     rest = sorted((n for n in nodes if n.get("ID") != target_id), key=_name)
     room = [n for n in rest if n.get("Spec", {}).get("Availability") == "active" and n.get("Status", {}).get("State") == "ready"]
     placed = []
