@@ -324,6 +324,20 @@ def test_a_drain_that_would_leave_tasks_no_node_their_placement_allows_is_refuse
     assert tasks("WEB") and all(state == "Running" for _, _, state in tasks("WEB"))
 
 
+def test_an_inventory_that_would_drain_every_node_is_refused(lab, nginx):
+    with Continuity(urls(85), expect="Welcome to nginx!") as load:
+        result = run_playbook("site", lab, {"swarm_node_availability": "drain"})
+    assert not result.ok
+    [failure] = result.failures
+    assert failure.task == "Refuse node changes that would leave the services' tasks no node to run on", failure
+    assert failure.message.startswith(
+        "The inventory's nodes would leave WEB no node to run on (no placement constraints; the nodes that would take tasks: none)"
+    ), failure.message
+    assert "Nothing was changed." in failure.message
+    assert sh("manager1", "docker node ls --format '{{.Availability}}'")[1].split() == ["Active"] * 3
+    load.assert_unbroken(least=10)
+
+
 def test_prune_frees_space_and_services_stay_up(lab, nginx):
     # An image no container uses, as a node accumulates them.
     rc, out = sh("worker1", "head -c 8000000 /dev/urandom > /tmp/blob && tar -C /tmp -c blob | docker import - leftover:1 && rm /tmp/blob")

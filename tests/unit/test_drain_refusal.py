@@ -80,3 +80,49 @@ def test_platforms(refusal):
     assert refusal(swarm, [service("S", replicas=1, platforms=[{"OS": "linux", "Architecture": "arm64"}])], "a") == (
         "S no node its placement allows (its platforms linux/arm64; the other nodes that take tasks: b)")
     assert refusal(swarm, [service("S", replicas=1, platforms=[{"OS": "linux", "Architecture": "amd64"}, {"OS": "linux", "Architecture": "arm64"}])], "a") == ""
+
+
+@pytest.fixture(scope="module")
+def inventory_refusal(root):
+    return load_plugin(root / "roles/swarm/filter_plugins/swarm.py", "swarm_filters").inventory_refusal
+
+
+def host(name, node_id=None, availability=None, labels=None):
+    """A host's vars as site.yml has them: its engine's read, and what the inventory says."""
+    info = {"Name": name, "OSType": "linux", "Architecture": "x86_64", "Labels": ["disk=ssd"], "Swarm": {"NodeID": node_id or ""}}
+    out = {"inventory_hostname": name, "swarm_host": {"host_info": info}}
+    if availability:
+        out["swarm_node_availability"] = availability
+    if labels:
+        out["swarm_node_labels"] = labels
+    return out
+
+
+def test_an_inventory_that_drains_every_node_is_refused(inventory_refusal):
+    hosts = [host(n["ID"], n["ID"], "drain") for n in SWARM]
+    said = inventory_refusal(SWARM, [service("WEB")], hosts, ["mestre"], [])
+    assert said == "WEB no node to run on (no placement constraints; the nodes that would take tasks: none)"
+    # One node left active is enough; so is a node that joins in this run, active, in place of those drained.
+    assert inventory_refusal(SWARM, [service("WEB")], hosts[:2], ["mestre"], []) == ""
+    assert inventory_refusal(SWARM, [service("WEB")], [*hosts, host("escravo3")], ["mestre"], []) == ""
+
+
+def test_labels_roles_and_removals_the_inventory_asks_for(inventory_refusal):
+    swarm = [node("mestre", "manager"), node("escravo1", labels={"zone": "a"}), node("escravo2")]
+    pinned = service("DB", replicas=1, constraints=["node.labels.zone==a"])
+    relabelled = [host("escravo1", "escravo1", labels={"zone": "b"})]
+    assert inventory_refusal(swarm, [pinned], relabelled, ["mestre"], []).startswith("DB no node to run on (node.labels.zone==a;")
+    assert inventory_refusal(swarm, [pinned], [host("escravo1", "escravo1")], ["mestre"], ["escravo1"]).startswith("DB no node")
+    assert inventory_refusal(swarm, [pinned], [host("escravo2", "escravo2", labels={"zone": "a"}), *relabelled], ["mestre"], []) == ""
+    managers_only = service("ADMIN", replicas=1, constraints=["node.role==manager"])
+    assert inventory_refusal(SWARM, [managers_only], [host("mestre", "mestre")], [], []).startswith("ADMIN no node")  # demoted
+    # A joining node is judged by its engine's read: its engine labels count.
+    ssd = service("CACHE", replicas=1, constraints=["engine.labels.disk==ssd"])
+    assert inventory_refusal(SWARM, [ssd], [host("escravo3")], ["mestre"], []) == ""
+
+
+def test_an_inventory_that_leaves_too_few_nodes_for_one_task_each(inventory_refusal):
+    said = inventory_refusal(SWARM, [service("WEB", max_per_node=1)], [host("escravo2", "escravo2", "drain")], ["mestre"], [])
+    assert said == "1 of WEB's 3 tasks no node (at most 1 per node, 2 nodes would take them)"
+    # Already short before: not this run's doing.
+    assert inventory_refusal(SWARM, [service("WEB", replicas=5, max_per_node=1)], [host("mestre", "mestre")], ["mestre"], []) == ""

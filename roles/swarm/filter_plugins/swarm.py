@@ -1,5 +1,6 @@
-"""Whether a drain would leave services' tasks no node: Swarm's own placement rules (its scheduler's filters in
-swarmkit's manager/scheduler/filter.go and manager/constraint/constraint.go) applied to the swarm's node list."""
+"""Whether a drain (by swarmlab drain, or by the inventory) would leave services' tasks no node: Swarm's own
+placement rules (its scheduler's filters in swarmkit's manager/scheduler/filter.go and
+manager/constraint/constraint.go) applied to the swarm's node list."""
 
 from __future__ import annotations
 
@@ -88,6 +89,27 @@ def _per_node(service: dict[str, Any]) -> int:
     return limit
 
 
+def _placed(services: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
+    """The services with tasks to place (global, or replicas), by name, with their replicas."""
+    placed = []
+    for service in services:
+        mode = service.get("Spec", {}).get("Mode", {})
+        replicas = int((mode.get("Replicated") or {}).get("Replicas") or 0)
+        if "Global" in mode or replicas > 0:
+            placed.append((service, replicas))
+    return sorted(placed, key=lambda p: p[0]["Spec"]["Name"])
+
+
+def _takes_tasks(node: dict[str, Any]) -> bool:
+    return node.get("Spec", {}).get("Availability") == "active" and node.get("Status", {}).get("State") == "ready"
+
+
+def _fits(service: dict[str, Any], nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    placement = service["Spec"].get("TaskTemplate", {}).get("Placement") or {}
+    constraints, platforms = placement.get("Constraints") or [], placement.get("Platforms") or []
+    return [n for n in nodes if _takes_tasks(n) and node_matches(constraints, n) and _platform_matches(platforms, n)]
+
+
 def _name(node: dict[str, Any]) -> str:
     return (node.get("Description") or {}).get("Hostname") or node.get("ID", "")
 
@@ -98,13 +120,8 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
     if target.get("Spec", {}).get("Availability") == "drain" or target.get("Status", {}).get("State") == "down":
         return ""  # nothing changes: a node that is down runs nothing Swarm counts, its tasks are placed elsewhere or wait
     rest = sorted((n for n in nodes if n.get("ID") != target_id), key=_name)
-    room = [n for n in rest if n.get("Spec", {}).get("Availability") == "active" and n.get("Status", {}).get("State") == "ready"]
-    placed = []
-    for service in services:
-        mode = service.get("Spec", {}).get("Mode", {})
-        replicas = int((mode.get("Replicated") or {}).get("Replicas") or 0)
-        if "Global" in mode or replicas > 0:
-            placed.append((service, replicas))
+    room = [n for n in rest if _takes_tasks(n)]
+    placed = _placed(services)
     if not placed:
         return ""
     if not room:
@@ -114,13 +131,13 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
         names = ", ".join(sorted(s["Spec"]["Name"] for s, _ in placed))
         return f"no node that takes tasks ({others}), and {names} could run nowhere"
     found = []
-    for service, replicas in sorted(placed, key=lambda p: p[0]["Spec"]["Name"]):
+    for service, replicas in placed:
         spec = service["Spec"]
         placement = spec.get("TaskTemplate", {}).get("Placement") or {}
         constraints, platforms = placement.get("Constraints") or [], placement.get("Platforms") or []
         if not (node_matches(constraints, target) and _platform_matches(platforms, target)):
             continue  # it has no task there and could have none
-        fits = [n for n in room if node_matches(constraints, n) and _platform_matches(platforms, n)]
+        fits = _fits(service, room)
         limit = _per_node(service)
         if not fits:
             rules = "; ".join(constraints) or "its platforms " + ", ".join(f"{p.get('OS', '')}/{p.get('Architecture', '')}" for p in platforms)
@@ -132,6 +149,54 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
     return "; ".join(found)
 
 
+def _engine_labels(labels: Any) -> dict[str, str]:
+    if isinstance(labels, dict):
+        return {str(k): str(v) for k, v in labels.items()}
+    return dict(str(item).partition("=")[::2] for item in labels or [])  # the engine's info lists them as "key=value"
+
+
+def inventory_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], hosts: list[Any], managers: list[str],
+                      absent: list[str]) -> str:
+    """'' if the swarm's nodes as the inventory wants them (each answering host's role, merged labels and availability;
+    hosts marked absent gone; hosts that join in this run added, active unless the inventory says otherwise) leave
+    every service that has a node now a node for each of its tasks, else which would lack one, and why."""
+    after = {n.get("ID"): n for n in nodes}
+    for host in hosts:
+        info = (host.get("swarm_host") or {}).get("host_info")
+        if not info:
+            continue  # a host that does not answer is left as the swarm lists it
+        name = host["inventory_hostname"]
+        node_id = (info.get("Swarm") or {}).get("NodeID") or f"joins:{name}"
+        if name in absent:
+            after.pop(node_id, None)
+            continue
+        known = after.get(node_id) or {
+            "ID": node_id, "Spec": {"Availability": "active", "Labels": {}}, "Status": {"State": "ready"},
+            "Description": {"Hostname": info.get("Name", name), "Platform": {"OS": info.get("OSType", ""), "Architecture":
+                            info.get("Architecture", "")}, "Engine": {"Labels": _engine_labels(info.get("Labels"))}},
+        }
+        spec = dict(known.get("Spec") or {})
+        spec["Role"] = "manager" if name in managers else "worker"
+        spec["Labels"] = {**(spec.get("Labels") or {}), **(host.get("swarm_node_labels") or {})}
+        spec["Availability"] = host.get("swarm_node_availability") or spec.get("Availability", "active")
+        after[node_id] = {**known, "Spec": spec}
+    left = sorted(after.values(), key=_name)
+    found = []
+    for service, replicas in _placed(services):
+        spec = service["Spec"]
+        before, now = _fits(service, nodes), _fits(service, left)
+        limit = 0 if "Global" in spec.get("Mode", {}) else _per_node(service)
+        if before and not now:
+            constraints = (spec.get("TaskTemplate", {}).get("Placement") or {}).get("Constraints") or []
+            takers = ", ".join(_name(n) for n in left if _takes_tasks(n)) or "none"
+            found.append(f"{spec['Name']} no node to run on ({'; '.join(constraints) or 'no placement constraints'}; "
+                         f"the nodes that would take tasks: {takers})")
+        elif limit and len(now) < len(before) and replicas > limit * len(now):
+            found.append(f"{replicas - limit * len(now)} of {spec['Name']}'s {replicas} tasks no node (at most {limit} per node, "
+                         f"{len(now)} node{'s' if len(now) != 1 else ''} would take them)")
+    return "; ".join(found)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"swarm_drain_refusal": drain_refusal}
+        return {"swarm_drain_refusal": drain_refusal, "swarm_inventory_refusal": inventory_refusal}
