@@ -79,9 +79,16 @@ def _platform_matches(platforms: list[dict[str, Any]], node: dict[str, Any]) -> 
     )
 
 
+def _placement(service: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    placement = service["Spec"].get("TaskTemplate", {}).get("Placement") or {}
+    return placement.get("Constraints") or [], placement.get("Platforms") or []
+
+
 def _per_node(service: dict[str, Any]) -> int:
-    """How many of the service's tasks one node can take; 0 for no limit."""
+    """How many of a replicated service's tasks one node can take; 0 for no limit (and for a global service)."""
     spec = service.get("Spec", {})
+    if "Global" in spec.get("Mode", {}):
+        return 0
     limit = int((spec.get("TaskTemplate", {}).get("Placement") or {}).get("MaxReplicas") or 0)
     ports = (spec.get("EndpointSpec") or {}).get("Ports") or []
     if any(p.get("PublishMode") == "host" and p.get("PublishedPort") for p in ports):
@@ -105,8 +112,7 @@ def _takes_tasks(node: dict[str, Any]) -> bool:
 
 
 def _fits(service: dict[str, Any], nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    placement = service["Spec"].get("TaskTemplate", {}).get("Placement") or {}
-    constraints, platforms = placement.get("Constraints") or [], placement.get("Platforms") or []
+    constraints, platforms = _placement(service)
     return [n for n in nodes if _takes_tasks(n) and node_matches(constraints, n) and _platform_matches(platforms, n)]
 
 
@@ -133,8 +139,7 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
     found = []
     for service, replicas in placed:
         spec = service["Spec"]
-        placement = spec.get("TaskTemplate", {}).get("Placement") or {}
-        constraints, platforms = placement.get("Constraints") or [], placement.get("Platforms") or []
+        constraints, platforms = _placement(service)
         if not (node_matches(constraints, target) and _platform_matches(platforms, target)):
             continue  # it has no task there and could have none
         fits = _fits(service, room)
@@ -143,7 +148,7 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
             rules = "; ".join(constraints) or "its platforms " + ", ".join(f"{p.get('OS', '')}/{p.get('Architecture', '')}" for p in platforms)
             found.append(f"{spec['Name']} no node its placement allows ({rules}; the other nodes that take tasks: "
                          f"{', '.join(_name(n) for n in room)})")
-        elif limit and "Global" not in spec.get("Mode", {}) and replicas > limit * len(fits):
+        elif limit and replicas > limit * len(fits):
             found.append(f"{replicas - limit * len(fits)} of {spec['Name']}'s {replicas} tasks no node (at most {limit} per node, "
                          f"{len(fits)} other node{'s' if len(fits) > 1 else ''} would take them)")
     return "; ".join(found)
@@ -185,9 +190,9 @@ def inventory_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]
     for service, replicas in _placed(services):
         spec = service["Spec"]
         before, now = _fits(service, nodes), _fits(service, left)
-        limit = 0 if "Global" in spec.get("Mode", {}) else _per_node(service)
+        limit = _per_node(service)
         if before and not now:
-            constraints = (spec.get("TaskTemplate", {}).get("Placement") or {}).get("Constraints") or []
+            constraints = _placement(service)[0]
             takers = ", ".join(_name(n) for n in left if _takes_tasks(n)) or "none"
             found.append(f"{spec['Name']} no node to run on ({'; '.join(constraints) or 'no placement constraints'}; "
                          f"the nodes that would take tasks: {takers})")
