@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The walkthrough as a plain shell script, timed phase by phase: the baseline swarmlab is measured against.
 # Same node image and options as the lab, same packages and images, same service; no Ansible.
-#   bench/baseline.sh NODES   (prints one JSON object: seconds per phase)
+#   bench/baseline.sh NODES   (prints one JSON object: seconds per phase, and under "cpu" the machine's busy CPU
+#   seconds per phase)
 set -euo pipefail
 n=${1:-3}
 lab=bench-baseline
@@ -11,14 +12,21 @@ old=swarmlab/nginx:1.12.1
 new=swarmlab/nginx:1.13.5
 nodes=()
 for i in $(seq 1 "$n"); do nodes+=("$lab-node$i"); done
-declare -A took
+declare -A took cpu
+hz=$(getconf CLK_TCK)
 
 now() { echo "$EPOCHREALTIME"; }
-phase() { # phase NAME COMMAND...: run and record the seconds it took
-  local name=$1 t0; shift
-  t0=$(now)
+busy() { # the machine's busy CPU time so far, in ticks (user, nice, system, irq, softirq; all cores, every process)
+  local _ u n s i w q sq _rest
+  read -r _ u n s i w q sq _rest < /proc/stat
+  echo $((u + n + s + q + sq))
+}
+phase() { # phase NAME COMMAND...: run and record the seconds it took, and the CPU seconds the machine was busy
+  local name=$1 t0 b0; shift
+  t0=$(now) b0=$(busy)
   "$@"
   took[$name]=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+  cpu[$name]=$(awk -v a="$b0" -v b="$(busy)" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')
 }
 inside() { docker exec "$@"; }
 parallel() { # parallel FUNCTION: run it for every node at once, fail if any fails
@@ -101,6 +109,10 @@ phase checks check
 phase update update
 phase rollback rollback
 
+phases=(nodes engines images swarm services checks update rollback)
 printf '{"node_count": %s' "$n"
-for k in nodes engines images swarm services checks update rollback; do printf ', "%s": %.2f' "$k" "${took[$k]}"; done
-printf '}\n'
+for k in "${phases[@]}"; do printf ', "%s": %.2f' "$k" "${took[$k]}"; done
+sep=''
+printf ', "cpu": {'
+for k in "${phases[@]}"; do printf '%s"%s": %.2f' "$sep" "$k" "${cpu[$k]}"; sep=', '; done
+printf '}}\n'
