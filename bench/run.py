@@ -83,13 +83,15 @@ def _busy() -> float:
 
 def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, dict[str, Any]]:
     """One pass as `swarmlab up` makes it, from nothing: up.yml in one run, each phase timed from the play that
-    begins it, with its changed count, the machine's busy CPU seconds and its longest steps (a step: from its task's
-    start to the next task's or play's, so that a slow pass says where its time went). `ready`: nodes from the
-    ready-made image."""
+    begins it, with its changed count, the machine's busy CPU seconds, its longest steps (a step: from its task's
+    start to the next task's or play's, so that a slow pass says where its time went) and what each convergence
+    wait waited for (the task that came up last, its states over time, and the tasks' errors). `ready`: nodes from
+    the ready-made image."""
     marks: list[tuple[str, float, float]] = []
     changed: dict[str, int] = dict.fromkeys(PHASES, 0)
     steps: dict[str, list[tuple[str, float]]] = {p: [] for p in PHASES}
     step: list[tuple[str, str, float]] = []  # the running step: phase, task, start
+    waits: dict[str, list[dict[str, str]]] = {p: [] for p in PHASES}  # what each convergence wait waited for
 
     def end_step(now: float) -> None:
         if step:
@@ -106,6 +108,9 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
             step.append((marks[-1][0], data.get("task", ""), now))
         elif kind == "runner_on_ok" and changed_in(event):
             changed[marks[-1][0]] += 1
+        if kind == "runner_on_ok" and "last" in data.get("res", {}):  # swarm_service_wait's result
+            res = data["res"]
+            waits[marks[-1][0]].append({"task": data.get("task", ""), "last": res["last"], "errors": res.get("errors", "")})
 
     extravars = {**_lab_vars(inventory, nodes, driver, ready), **_nginx()}
     marks.append(("nodes", time.monotonic(), _busy()))
@@ -120,7 +125,8 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
     for (phase, start, cpu0), (_, stop, cpu1) in zip(marks, [*marks[1:], ("end", end, busy)], strict=True):
         longest = sorted(steps[phase], key=lambda s: -s[1])[:3]
         out[phase] = {"seconds": round(stop - start, 2), "changed": changed[phase], "cpu": round(cpu1 - cpu0, 2),
-                      "longest": [[task, round(seconds, 2)] for task, seconds in longest]}
+                      "longest": [[task, round(seconds, 2)] for task, seconds in longest],
+                      **({"waits": waits[phase]} if waits[phase] else {})}
         top = f"  (longest: {longest[0][0]} {longest[0][1]:.1f} s)" if longest else ""
         console.print(f"  {phase:<9} {stop - start:6.1f} s  cpu {cpu1 - cpu0:6.1f} s  changed={changed[phase]}{top}")
     return out

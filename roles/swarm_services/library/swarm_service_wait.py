@@ -16,6 +16,8 @@ description:
     names the tasks' errors and where the service stands), and when tasks keep being rejected for a reason retrying
     does not cure (no such image, no suitable node, a port in use) with no replica coming up for I(grace) seconds.
   - Reads only: its result carries no swarm secret, so it needs no no_log.
+  - Its result's C(last) says which task came up last and when it reached each state (seconds from the start of the
+    wait), e.g. C(worker5: assigned 0.0 s, starting 0.4 s, running 27.9 s): what a long wait waited for.
 options:
   name: {description: The service., type: str, required: true}
   image: {description: Image every task must run; the service's own spec when unset., type: str}
@@ -153,6 +155,26 @@ def judge(
     return {**look, "failed": False, "done": False, "msg": ""}
 
 
+def record(seen: dict[str, tuple[str, list[tuple[str, float]]]], tasks: list[dict[str, Any]], nodes: dict[str, str], at: float) -> None:
+    """Adds each wanted task's state to its timeline when it changed since the last look."""
+    for t in tasks:
+        if t.get("DesiredState") != "running":
+            continue
+        state = t.get("Status", {}).get("State", "")
+        node, states = seen.setdefault(t.get("ID", ""), (nodes.get(t.get("NodeID", ""), "not scheduled"), []))
+        if not states or states[-1][0] != state:
+            states.append((state, round(at, 1)))
+
+
+def last_up(seen: dict[str, tuple[str, list[tuple[str, float]]]]) -> str:
+    """The timeline of the task that reached running last (the one a wait waited for); "" when none runs."""
+    ran = [(states[-1][1], node, states) for node, states in seen.values() if states and states[-1][0] == "running"]
+    if not ran:
+        return ""
+    _, node, states = max(ran, key=lambda r: r[0])
+    return f"{node}: " + ", ".join(f"{state} {at} s" for state, at in states)
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
@@ -176,6 +198,7 @@ def main() -> None:
     best, rose = -1, start
     converged_at: float | None = None
     look: dict[str, Any] = {}
+    seen: dict[str, tuple[str, list[tuple[str, float]]]] = {}
     while True:
         try:
             service = client.inspect_service(p["name"])
@@ -188,6 +211,7 @@ def main() -> None:
         nodes = {n["ID"]: n["Description"]["Hostname"] for n in listed}
         down = frozenset(n["ID"] for n in listed if n.get("Status", {}).get("State") != "ready")
         now = time.monotonic()
+        record(seen, tasks, nodes, now - start)
         look = judge(
             service, tasks, nodes,
             image=p["image"], replicas=p["replicas"], since=p["since"], operation=p["operation"],
@@ -198,6 +222,7 @@ def main() -> None:
             best, rose = look["running"], now
         if look["done"]:
             result = {k: v for k, v in look.items() if k not in ("done", "failed", "converged", "held")}
+            result["last"] = last_up(seen)
             if look["failed"]:
                 module.fail_json(**result)
             module.exit_json(changed=False, **result)
