@@ -139,3 +139,14 @@ def test_the_wait_names_the_task_that_came_up_last_with_its_states(wait):
     assert wait.last_up(seen) == "worker1: assigned 0.0 s, preparing 0.4 s, running 27.9 s"
     assert wait.last_up({}) == ""
     assert wait.last_up({"x": ("worker1", [("preparing", 0.0)])}) == ""
+
+
+def test_a_wait_that_times_out_says_where_the_tasks_that_do_not_run_stand(wait):
+    seen = {}
+    tasks = [{"ID": "a", "NodeID": "n1", "DesiredState": "running", "Status": {"State": "running"}},
+             {"ID": "b", "NodeID": "n2", "DesiredState": "running", "Status": {"State": "assigned"}},
+             {"ID": "c", "NodeID": "n2", "DesiredState": "running", "Status": {"State": "rejected"}}]
+    wait.record(seen, tasks, NODES, 0.0)
+    tasks[1]["Status"]["State"] = "preparing"
+    wait.record(seen, tasks, NODES, 3.1)
+    assert wait.not_up(seen) == "worker1 preparing since 3.1 s"

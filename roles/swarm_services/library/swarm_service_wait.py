@@ -52,6 +52,8 @@ except ImportError:  # reported by main()
 
 # Task states before running: on a node that went down, the task stays in one of them.
 NOT_STARTED = frozenset({"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"})
+# Task states a task does not leave: Swarm replaces it with a new one.
+ENDED = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", "remove"})
 # Task errors that retrying on the same nodes does not cure.
 PERMANENT = re.compile(r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown", re.I)
 
@@ -175,6 +177,12 @@ def last_up(seen: dict[str, tuple[str, list[tuple[str, float]]]]) -> str:
     return f"{node}: " + ", ".join(f"{state} {at} s" for state, at in states)
 
 
+def not_up(seen: dict[str, tuple[str, list[tuple[str, float]]]]) -> str:
+    """Where the wanted tasks that do not run stand, and since when, e.g. "worker5 preparing since 3.1 s"."""
+    return ", ".join(sorted(f"{node} {states[-1][0]} since {states[-1][1]} s" for node, states in seen.values()
+                            if states and states[-1][0] not in ("running", *ENDED)))
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
@@ -229,11 +237,13 @@ def main() -> None:
         if now - start >= p["timeout"]:
             break
         time.sleep(0.2)
+    waiting = not_up(seen)
     module.fail_json(
         msg=(
             f"{p['name']} did not converge within {p['timeout']} s: {look['running']} of {look['replicas']} replicas running "
             f"{look['image']}{' (Swarm: ' + look['update_state'] + ')' if look['update_state'] else ''}. "
             f"{look['held'] or look['errors'] or 'No task reported an error.'}"
+            f"{' Not running: ' + waiting + '.' if waiting else ''}"
         ),
         **{k: v for k, v in look.items() if k not in ("done", "failed", "converged", "msg", "held")},
     )
