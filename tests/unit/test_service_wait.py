@@ -129,14 +129,15 @@ def test_a_task_placed_on_a_node_that_went_down_is_named_with_the_way_out(wait):
 
 def test_the_wait_names_the_task_that_came_up_last_with_its_states(wait):
     seen = {}
-    looks = [(0.0, [("a", "n1", "starting"), ("b", "n2", "assigned")]),
+    looks = [(0.0, [("a", "n1", "starting"), ("b", "", "pending")]),
+             (0.1, [("a", "n1", "starting"), ("b", "n2", "assigned")]),
              (0.4, [("a", "n1", "running"), ("b", "n2", "preparing")]),
              (0.6, [("a", "n1", "running"), ("b", "n2", "preparing"), ("c", "n2", "running", "shutdown")]),
              (27.9, [("a", "n1", "running"), ("b", "n2", "running")])]
     for at, tasks in looks:
         wait.record(seen, [{"ID": t[0], "NodeID": t[1], "DesiredState": t[3] if len(t) > 3 else "running",
                             "Status": {"State": t[2]}} for t in tasks], NODES, at)
-    assert wait.last_up(seen) == "worker1: assigned 0.0 s, preparing 0.4 s, running 27.9 s"
+    assert wait.last_up(seen) == "worker1: pending 0.0 s, assigned 0.1 s, preparing 0.4 s, running 27.9 s"
     assert wait.last_up({}) == ""
     assert wait.last_up({"x": ("worker1", [("preparing", 0.0)])}) == ""
 

@@ -163,7 +163,9 @@ def record(seen: dict[str, tuple[str, list[tuple[str, float]]]], tasks: list[dic
         if t.get("DesiredState") != "running":
             continue
         state = t.get("Status", {}).get("State", "")
-        node, states = seen.setdefault(t.get("ID", ""), (nodes.get(t.get("NodeID", ""), "not scheduled"), []))
+        # A task first seen pending has no node yet: the scheduler assigns one later, and it never changes after.
+        _, states = seen.get(t.get("ID", ""), ("", []))
+        seen[t.get("ID", "")] = (nodes.get(t.get("NodeID", ""), "not scheduled"), states)
         if not states or states[-1][0] != state:
             states.append((state, round(at, 1)))
 
