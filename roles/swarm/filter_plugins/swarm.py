@@ -142,7 +142,7 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
         constraints, platforms = _placement(service)
         if not (node_matches(constraints, target) and _platform_matches(platforms, target)):
             continue  # it has no task there and could have none
-        fits = _fits(service, room)
+        fits = _fits(service, rest)  # _fits keeps only the nodes that take tasks: those of room
         limit = _per_node(service)
         if not fits:
             rules = "; ".join(constraints) or "its platforms " + ", ".join(f"{p.get('OS', '')}/{p.get('Architecture', '')}" for p in platforms)
