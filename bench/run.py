@@ -114,7 +114,7 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
 
     extravars = {**_lab_vars(inventory, nodes, driver, ready), **_nginx()}
     marks.append(("nodes", time.monotonic(), _busy()))
-    r = run_playbook("up", inventory, extravars, hosts=nodes, fatal=True, on_event=on_event)
+    r = run_playbook("lab/up", inventory, extravars, hosts=nodes, fatal=True, on_event=on_event)
     end, busy = time.monotonic(), _busy()
     end_step(end)
     if not r.ok:
@@ -169,7 +169,7 @@ def _update_rollback(inventory: Path) -> dict[str, float]:
 
 
 def _down(inventory: Path) -> None:
-    run_playbook("lab_down", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory)})
+    run_playbook("lab/down", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory)})
 
 
 def _machine() -> dict[str, Any]:
@@ -297,7 +297,7 @@ def main(
         raise typer.BadParameter("node counts must be 1 or more", param_hint="--nodes")
     if driver == "vm":
         return _vm(counts)
-    _timed("lab_images", None, {})  # built once, outside every measurement
+    _timed("lab/images", None, {})  # built once, outside every measurement
     runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="swarmlab-bench-") as tmp:
         inventory = Path(tmp) / "hosts.yml"
@@ -396,7 +396,7 @@ def main(
 
 def _vm(counts: list[int]) -> None:
     """Cold and warm on qemu VMs, with the accelerator the driver chose; no shell baseline."""
-    _timed("lab_images", None, {"lab_images_vm": True})
+    _timed("lab/images", None, {"lab_images_vm": True})
     runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="swarmlab-bench-") as tmp:
         inventory = Path(tmp) / "hosts.yml"

@@ -46,7 +46,7 @@ def ubuntu_images(release, vm=False):
         return f"Ubuntu's archive does not answer ({exc.__class__.__name__})"
     with image_builds("images", f"ubuntu-{release}{'-vm' if vm else ''}") as build:
         if build:
-            images = run_playbook("lab_images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": release, "lab_images_vm": vm})
+            images = run_playbook("lab/images", extravars={"lab_images_distribution": "ubuntu", "lab_images_suite": release, "lab_images_vm": vm})
             assert images.ok, images.failures or images.error
     return ""
 
@@ -55,23 +55,23 @@ def ubuntu_images(release, vm=False):
 def lab_images(shared_dir):
     with image_builds("images", "lab-images") as build:
         if build:
-            result = run_playbook("lab_images")
+            result = run_playbook("lab/images")
             assert result.ok, result.failures or result.error
 
 
 @pytest.fixture(scope="module")
 def make_lab(lab_images, tmp_path_factory):
-    """Creates labs through lab_up.yml, the same code users run; removes them when the test module ends,
+    """Creates labs through lab/nodes.yml, the same code users run; removes them when the test module ends,
     so later modules (the VMs above all) do not share the machine with idle labs."""
     made = {}  # lab name -> its lab_down variables (a lab grown by a second call is removed once)
 
-    def make(name, subnet, nodes, playbook="lab_up", on_event=None, **extravars):
-        """`playbook`: one that begins with lab_up.yml and reads the inventory it wrote (the run's -i)."""
+    def make(name, subnet, nodes, playbook="lab/nodes", on_event=None, **extravars):
+        """`playbook`: one that begins with lab/nodes.yml and reads the inventory it wrote (the run's -i)."""
         inventory = tmp_path_factory.mktemp(name) / "hosts.yml"
         common = {"lab_nodes_lab": name, "lab_nodes_inventory": str(inventory)}
         result = run_playbook(
             playbook,
-            inventory if playbook != "lab_up" else None,
+            inventory if playbook != "lab/nodes" else None,
             {**common, **extravars, "lab_nodes_subnet": subnet, "lab_nodes_nodes": nodes},
             on_event=on_event,
         )
@@ -79,7 +79,7 @@ def make_lab(lab_images, tmp_path_factory):
         assert result.ok, result.failures or result.error
         return inventory
 
-    def make_locked(name, subnet, nodes, playbook="lab_up", on_event=None, **extravars):
+    def make_locked(name, subnet, nodes, playbook="lab/nodes", on_event=None, **extravars):
         # The first ready-made container lab builds the ready-made image; the other worker's waits, then uses it.
         if not extravars.get("lab_nodes_ready") or extravars.get("lab_nodes_driver", "container") != "container":
             return make(name, subnet, nodes, playbook, on_event, **extravars)
@@ -90,4 +90,4 @@ def make_lab(lab_images, tmp_path_factory):
 
     yield make_locked
     for common in made.values():
-        run_playbook("lab_down", extravars=common)
+        run_playbook("lab/down", extravars=common)

@@ -167,7 +167,7 @@ def lab_up(
     extravars = lab_vars(managers, workers, template, memory, driver, ready)
     lab.engine()
     # A template's size is the role's to know: ansible.cfg's forks apply.
-    return _run("lab_up", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
+    return _run("lab/nodes", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
 
 
 def up(
@@ -178,12 +178,12 @@ def up(
     ends the run and raises; failed checks are returned, as check() does."""
     extravars = {**lab_vars(1, 2, driver=driver, ready=ready), **exercise(name)}
     lab.engine()
-    result = run_playbook("up", None, extravars, fatal=True, verbose=verbose, on_event=on_event)
+    result = run_playbook("lab/up", None, extravars, fatal=True, verbose=verbose, on_event=on_event)
     return _report(result)
 
 
 def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: str = "", driver: str = "container", ready: bool = False) -> dict[str, Any]:
-    """lab_up.yml's variables for a lab of the default name; LabError for a lab that cannot be."""
+    """lab/nodes.yml's variables for a lab of the default name; LabError for a lab that cannot be."""
     if template and template not in TEMPLATES:
         raise LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
     if managers < 1 or workers < 0:
@@ -204,7 +204,7 @@ def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: st
 
 def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
     lab.engine()
-    return _run("lab_down", None, {"lab_nodes_lab": lab.DEFAULT_LAB}, verbose, on_event)
+    return _run("lab/down", None, {"lab_nodes_lab": lab.DEFAULT_LAB}, verbose, on_event)
 
 
 def provision(

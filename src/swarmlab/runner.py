@@ -140,6 +140,7 @@ def _env() -> dict[str, str]:
     return {
         "ANSIBLE_CONFIG": str(paths.ANSIBLE_CFG),
         "ANSIBLE_ROLES_PATH": str(paths.ROOT / "roles"),
+        "ANSIBLE_COLLECTIONS_PATH": str(paths.COLLECTIONS),
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         "ANSIBLE_NOCOLOR": "1",
     }
@@ -176,17 +177,31 @@ def read_inventory(inventory: str | Path) -> dict[str, Any]:
 FORKS_MIN, FORKS_MAX = 5, 64
 
 
+@dataclass(frozen=True)
+class _InventoryRead:
+    hosts: int
+    lab: bool  # a lab's inventory (lab_nodes writes swarmlab_lab into it)
+
+
 @functools.cache
-def _host_count(path: str, mtime: float) -> int | None:
+def _read(path: str, mtime: float) -> _InventoryRead | None:
     # Ansible's own inventory parser, in this process: no second ansible-inventory run per playbook.
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
 
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            return len(InventoryManager(loader=DataLoader(), sources=[path]).get_hosts())
+            inv = InventoryManager(loader=DataLoader(), sources=[path])
+            hosts = inv.get_hosts()
+            lab = "swarmlab_lab" in inv.groups["all"].get_vars() or any("swarmlab_lab" in h.get_vars() for h in hosts)
+            return _InventoryRead(hosts=len(hosts), lab=lab)
     except Exception:  # an unreadable inventory is reported by the run itself
         return None
+
+
+def _inventory_read(inventory: str | Path | None) -> _InventoryRead | None:
+    path = Path(inventory) if inventory else None
+    return _read(str(path), path.stat().st_mtime) if path and path.exists() else None
 
 
 def forks_for(hosts: int | None = None, inventory: str | Path | None = None) -> int | None:
@@ -194,10 +209,16 @@ def forks_for(hosts: int | None = None, inventory: str | Path | None = None) -> 
 
     None when neither is known: ansible.cfg's forks apply.
     """
-    path = Path(inventory) if inventory else None
-    if hosts is None and path and path.exists():
-        hosts = _host_count(str(path), path.stat().st_mtime)
+    if hosts is None and (read := _inventory_read(inventory)):
+        hosts = read.hosts
     return None if hosts is None else max(FORKS_MIN, min(FORKS_MAX, hosts))
+
+
+def playbook_for(name: str, inventory: str | Path | None = None) -> Path:
+    """The playbook a step's name runs: on a lab's inventory, the lab's wrapper of it where there is one
+    (playbooks/lab/: the images a lab without a registry loads into its nodes)."""
+    read = _inventory_read(inventory)
+    return paths.playbook(name, lab=bool(read and read.lab))
 
 
 # How Ansible's output line for a changed result begins (colour codes, if any, first).
@@ -231,7 +252,7 @@ def run_playbook(
     check: Ansible's check mode with diffs (--check --diff): report what would change, change nothing.
     fatal: a failure on any host ends the whole run (Ansible's any_errors_fatal), as when each step is a run of its own.
     """
-    book = Path(playbook) if Path(playbook).is_absolute() else paths.playbook(str(playbook))
+    book = Path(playbook) if Path(playbook).is_absolute() else playbook_for(str(playbook), inventory)
     failures: list[TaskFailure] = []
     final: dict[str, Any] = {}
     facts: dict[str, dict[str, Any]] = {}

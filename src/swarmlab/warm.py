@@ -52,7 +52,7 @@ exit 0
 """
 RECORD = "warm.json"
 # The project's files whose change would make a playbook do something else.
-SOURCES = ("roles", "playbooks", "ansible.cfg", "src/swarmlab/warm.py")
+SOURCES = ("roles", "plugins", "playbooks", "ansible.cfg", "src/swarmlab/warm.py")
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ def test_a_failed_ready_made_build_leaves_no_build_node_and_no_image(lab_images,
         with image_builds("ready"):  # no other ready-made build meanwhile: its engine's volume would be unlabelled too
             # The build node's engine volume is unlabelled (lab nodes' are labelled with their lab).
             volumes = {v.name for v in client.volumes.list() if not v.attrs.get("Labels")}
-            result = run_playbook("lab_up", extravars={
+            result = run_playbook("lab/nodes", extravars={
                 "lab_nodes_lab": "it-broken", "lab_nodes_inventory": str(tmp_path / "hosts.yml"), "lab_nodes_ready": True,
                 "lab_nodes_image": "swarmlab-test/node:broken", "docker_engine_distro_packages": ["swarmlab-no-such-package"]})
             assert not result.ok

@@ -105,7 +105,7 @@ def test_a_keyring_without_ubuntus_archive_key_stops_the_build_and_leaves_nothin
     if unavailable := ubuntu_images("noble"):
         pytest.skip(f"{unavailable}; Ubuntu's keyring is not tested here")
     base = "swarmlab-test/base:keyring"
-    result = run_playbook("lab_images", extravars={
+    result = run_playbook("lab/images", extravars={
         "lab_images_distribution": "ubuntu", "lab_images_suite": "noble", "lab_images_base": base,
         "lab_images_workdir": str(tmp_path), "lab_images_ubuntu_key_fingerprint": "0" * 40})
     assert not result.ok

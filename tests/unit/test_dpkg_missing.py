@@ -7,7 +7,7 @@ from tests.conftest import load_plugin
 
 @pytest.fixture(scope="module")
 def missing(root):
-    return load_plugin(root / "roles/docker_engine/filter_plugins/docker_engine.py", "docker_engine_filters").dpkg_missing
+    return load_plugin(root / "plugins/filter/docker_engine.py", "docker_engine_filters").dpkg_missing
 
 
 # As dpkg-query --show --showformat='${Package} ${Version} ${db:Status-Abbrev}\n' prints them.
@@ -42,7 +42,7 @@ def test_multiarch_names_and_no_output(missing):
 
 @pytest.fixture(scope="module")
 def filters(root):
-    return load_plugin(root / "roles/docker_engine/filter_plugins/docker_engine.py", "docker_engine_filters")
+    return load_plugin(root / "plugins/filter/docker_engine.py", "docker_engine_filters")
 
 
 def test_a_held_package_is_installed(missing):

@@ -8,7 +8,7 @@ from tests.conftest import load_plugin
 
 @pytest.fixture(scope="module")
 def refusal(root):
-    return load_plugin(root / "roles/swarm/filter_plugins/swarm.py", "swarm_filters").drain_refusal
+    return load_plugin(root / "plugins/filter/swarm.py", "swarm_filters").drain_refusal
 
 
 def node(nid, role="worker", availability="active", state="ready", labels=None, arch="x86_64", addr=None, engine_labels=None):
@@ -84,7 +84,7 @@ def test_platforms(refusal):
 
 @pytest.fixture(scope="module")
 def inventory_refusal(root):
-    return load_plugin(root / "roles/swarm/filter_plugins/swarm.py", "swarm_filters").inventory_refusal
+    return load_plugin(root / "plugins/filter/swarm.py", "swarm_filters").inventory_refusal
 
 
 def host(name, node_id=None, availability=None, labels=None):

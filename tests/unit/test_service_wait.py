@@ -7,7 +7,7 @@ from tests.conftest import load_plugin
 
 @pytest.fixture(scope="module")
 def wait(root):
-    return load_plugin(root / "roles/swarm_services/library/swarm_service_wait.py", "swarm_service_wait")
+    return load_plugin(root / "plugins/modules/swarm_service_wait.py", "swarm_service_wait")
 
 
 BEFORE = "2026-11-28T02:00:00.123456789Z"

@@ -7,7 +7,7 @@ from tests.conftest import load_plugin
 
 @pytest.fixture(scope="module")
 def checks(root):
-    return load_plugin(root / "roles/swarm_services/filter_plugins/swarm_services.py", "swarm_services_filters")
+    return load_plugin(root / "plugins/filter/swarm_services.py", "swarm_services_filters")
 
 
 WEB = {"name": "WEB", "image": "nginx:1.12.1", "replicas": 3, "ports": [{"published": 85, "target": 80}]}

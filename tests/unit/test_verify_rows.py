@@ -7,7 +7,7 @@ from tests.conftest import load_plugin
 
 @pytest.fixture(scope="module")
 def verify(root):
-    return load_plugin(root / "roles/verify/filter_plugins/verify.py", "verify_filters")
+    return load_plugin(root / "plugins/filter/verify.py", "verify_filters")
 
 
 def node(ident, name, addr, availability="active", state="ready", manager=None):

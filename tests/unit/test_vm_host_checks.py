@@ -1,4 +1,4 @@
-"""The vm driver's host checks run before lab_up.yml builds or starts anything, and say what to do."""
+"""The vm driver's host checks run before lab/nodes.yml builds or starts anything, and say what to do."""
 
 import shutil
 import subprocess
@@ -13,7 +13,7 @@ BIN = Path(sys.executable).parent
 def lab_up_vm(home, env, wrap=()):
     inventory = home / "hosts.yml"
     out = subprocess.run(
-        [*wrap, str(BIN / "ansible-playbook"), str(paths.playbook("lab_up")), "-e", "lab_nodes_driver=vm", "-e", "lab_nodes_lab=t-vmcheck",
+        [*wrap, str(BIN / "ansible-playbook"), str(paths.playbook("lab/nodes")), "-e", "lab_nodes_driver=vm", "-e", "lab_nodes_lab=t-vmcheck",
          "-e", f"lab_nodes_inventory={inventory}"],
         capture_output=True, text=True, timeout=120,
         env={"HOME": str(home), "ANSIBLE_CONFIG": str(paths.ANSIBLE_CFG), "ANSIBLE_NOCOLOR": "1", **env},

@@ -17,21 +17,21 @@ IMAGE = "/var/tmp/swarmlab-vm/bookworm-ready"
 
 @pytest.fixture
 def lab_up(lab_images, tmp_path):
-    """lab_up.yml for a one-VM lab; the lab is removed after the test."""
+    """lab/nodes.yml for a one-VM lab; the lab is removed after the test."""
     made = []
 
     def up(name, **extravars):
         common = {"lab_nodes_lab": name, "lab_nodes_inventory": str(tmp_path / "hosts.yml")}
         made.append(common)
         return run_playbook(
-            "lab_up",
+            "lab/nodes",
             extravars={**common, "lab_nodes_driver": "vm", "lab_nodes_ready": True, "lab_nodes_subnet": "172.30.41.0/24",
                        "lab_nodes_vm_subnet": "192.168.97.0/24", "lab_nodes_workers": 0, **extravars},
         )
 
     yield up
     for common in made:
-        down = run_playbook("lab_down", extravars=common)
+        down = run_playbook("lab/down", extravars=common)
         assert down.ok, down.failures or down.error
 
 

@@ -124,7 +124,7 @@ def test_lab_up_boots_vms_reached_over_ssh_with_checked_host_keys(inventory, rea
 
 
 def test_second_lab_up_changes_nothing(inventory, lab_vars):
-    result = run_playbook("lab_up", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory), **lab_vars})
+    result = run_playbook("lab/nodes", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory), **lab_vars})
     assert result.ok, result.failures or result.error
     assert result.changed == 0
 
@@ -230,7 +230,7 @@ def test_a_killed_vm_is_named_and_the_service_keeps_running(inventory):
 
 
 def test_lab_up_starts_a_stopped_vm_with_its_disk(inventory, lab_vars):
-    result = run_playbook("lab_up", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory), **lab_vars})
+    result = run_playbook("lab/nodes", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory), **lab_vars})
     assert result.ok, result.failures or result.error
     check = verify_until(inventory, passed, within=240)  # the same node, back in the swarm: its disk was kept
     assert check.ok, check.failures or check.error
@@ -238,7 +238,7 @@ def test_lab_up_starts_a_stopped_vm_with_its_disk(inventory, lab_vars):
 
 def test_lab_down_leaves_nothing(inventory):
     pids = [int(p.read_text()) for p in (paths.lab_state(LAB) / "vms").glob("*/pid")]
-    result = run_playbook("lab_down", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory)})
+    result = run_playbook("lab/down", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory)})
     assert result.ok, result.failures or result.error
     assert pids and not any(Path(f"/proc/{p}").exists() for p in pids)
     assert not paths.lab_state(LAB).exists() and not inventory.exists()

@@ -155,7 +155,7 @@ def main() -> None:
     try:
         recipe = (image / "recipe").read_text().strip()
     except OSError:
-        module.fail_json(msg=f"no VM image in {image}: build it first (playbooks/lab_images.yml -e lab_images_vm=true)")
+        module.fail_json(msg=f"no VM image in {image}: build it first (playbooks/lab/images.yml -e lab_images_vm=true)")
     seed = seed_contents(module)
     seed_hash = hashlib.sha256(json.dumps(seed, sort_keys=True).encode()).hexdigest()
     spec = {k: p[k] for k in ("name", "memory", "cpus", "disk", "accel", "tap", "ports")}

@@ -9,32 +9,96 @@ short_description: Wait until a swarm service converges, or fail with Swarm's ow
 description:
   - Reads the service, its tasks and the nodes from the manager's engine five times a second, as the Docker CLI does.
   - Converged means every wanted replica runs the wanted image and no other task is meant to run or still stopping.
-    While an update or rollback Swarm started after I(since) still runs, converged must also have held for the
-    update's (or rollback's) monitor period, the point at which C(docker service update) without --detach returns;
+    While an update or rollback Swarm started after O(since) still runs, converged must also have held for the
+    update's (or rollback's) monitor period, the point at which C(docker service update) without C(--detach) returns;
     Swarm itself reports the update over only after one more update delay.
   - Fails at once when Swarm paused the update or rollback, when an update ended in Swarm's rollback (the message
     names the tasks' errors and where the service stands), and when tasks keep being rejected for a reason retrying
-    does not cure (no such image, no suitable node, a port in use) with no replica coming up for I(grace) seconds.
-  - Reads only: its result carries no swarm secret, so it needs no no_log.
-  - Its result's C(last) says which task came up last and when it reached each state (seconds from the start of the
-    wait), e.g. C(worker5: assigned 0.0 s, starting 0.4 s, running 27.9 s): what a long wait waited for.
+    does not cure (no such image, no suitable node, a port in use) with no replica coming up for O(grace) seconds.
+  - "Reads only: its result carries no swarm secret, so it needs no C(no_log)."
+  - "Its result's RV(last) says which task came up last and when it reached each state (seconds from the start of the
+    wait), for example C(worker5: assigned 0.0 s, starting 0.4 s, running 27.9 s): what a long wait waited for."
+author:
+  - swarmlab
+requirements:
+  - Docker SDK for Python (C(python3-docker)) on the manager
+attributes:
+  check_mode:
+    support: full
+    description: In check mode nothing is waited for.
 options:
-  name: {description: The service., type: str, required: true}
-  image: {description: Image every task must run; the service's own spec when unset., type: str}
-  replicas: {description: Tasks that must run; the spec's replicas when unset (global services, every node's task)., type: int}
+  name:
+    description: The service.
+    type: str
+    required: true
+  image:
+    description: Image every task must run; the service's own spec when unset.
+    type: str
+  replicas:
+    description: Tasks that must run; the spec's replicas when unset (global services, a task on every node they may run on).
+    type: int
   since:
     description:
-      - The service's UpdatedAt before the change waited for: UpdateStatus and task errors from before it are ignored.
-      - Unset when nothing was changed: then only the service's state is judged (a paused update fails, a rollback that
-        completed earlier does not).
+      - "The service's C(UpdatedAt) before the change waited for: C(UpdateStatus) and task errors from before it are ignored."
+      - "Unset when nothing was changed: then only the service's state is judged (a paused update fails, a rollback that
+        completed earlier does not)."
     type: str
   operation:
-    description: What was done, for the messages; after a rollback, Swarm's rollback_completed is success.
+    description: What was done, for the messages; after a rollback, Swarm's C(rollback_completed) is success.
     type: str
     choices: [deploy, update, scale, rollback]
     default: update
-  timeout: {description: Seconds to wait at most., type: int, default: 180}
-  grace: {description: Seconds tasks may keep failing for good with no replica coming up., type: int, default: 10}
+  timeout:
+    description: Seconds to wait at most.
+    type: int
+    default: 180
+  grace:
+    description: Seconds tasks may keep failing for good with no replica coming up.
+    type: int
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Wait until WEB's three replicas run nginx 1.13.5, or fail with Swarm's verdict
+  swarmlab.swarm.swarm_service_wait:
+    name: WEB
+    image: nginx:1.13.5
+    replicas: 3
+    since: "{{ web_before.service.UpdatedAt }}"
+    operation: update
+    timeout: 300
+"""
+
+RETURN = r"""
+msg:
+  description: "What Swarm decided, for example C(WEB: 3/3 running nginx:1.13.5), or why the wait failed."
+  returned: always
+  type: str
+running:
+  description: Tasks running the wanted image.
+  returned: always
+  type: int
+replicas:
+  description: Tasks wanted.
+  returned: always
+  type: int
+image:
+  description: The image waited for.
+  returned: always
+  type: str
+update_state:
+  description: Swarm's C(UpdateStatus.State), empty when no update or rollback is recorded.
+  returned: always
+  type: str
+errors:
+  description: The errors Swarm reported for the service's tasks since the change.
+  returned: always
+  type: str
+last:
+  description: The task that came up last, with the seconds at which it reached each state.
+  returned: when the service converged or Swarm decided
+  type: str
+  sample: "worker5: assigned 0.0 s, starting 0.4 s, running 27.9 s"
 """
 
 import re

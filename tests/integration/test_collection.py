@@ -1,0 +1,108 @@
+"""The collection as an ops team takes it: built, installed offline into an empty path (its dependencies from the
+`ansible` package), and used from a playbook of their own outside the checkout, with their own ansible.cfg and
+FQCN names only, on a lab: the engines, the swarm, their service, and verify passing."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.docker
+
+LAB = "it-collection"
+NODES = [{"name": "manager1", "role": "manager"}, {"name": "worker1", "role": "worker"}]
+BIN = Path(sys.executable).parent
+
+PLAYBOOK = """\
+---
+- name: Install Docker Engine and form the swarm
+  ansible.builtin.import_playbook: swarmlab.swarm.site
+
+- name: Deploy the team's service
+  ansible.builtin.import_playbook: swarmlab.swarm.services
+
+- name: Check nodes, services and pages
+  ansible.builtin.import_playbook: swarmlab.swarm.verify
+"""
+
+SPEC = {
+    "swarm_services_specs": [
+        {"name": "WEB", "image": "swarmlab/nginx:1.12.1", "replicas": 2, "ports": [{"published": 85, "target": 80}]}
+    ],
+    "exercise_checks": [{"service": "WEB", "port": 85, "expect": "Welcome to nginx!"}],
+}
+
+
+def _recap(out: str) -> dict[str, dict[str, int]]:
+    return {
+        m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+        for m in re.finditer(r"^(\S+)\s+: (ok=.*)$", out, re.M)
+    }
+
+
+@pytest.fixture(scope="module")
+def consumer(root, tmp_path_factory):
+    """An empty directory with the built collection installed under it, and nothing of the checkout's."""
+    top = tmp_path_factory.mktemp("consumer")
+    built = subprocess.run(
+        [BIN / "ansible-galaxy", "collection", "build", "--output-path", top / "dist", str(root)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    tarball = next((top / "dist").glob("swarmlab-swarm-*.tar.gz"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")} | {"ANSIBLE_NOCOLOR": "1"}
+    installed = subprocess.run(
+        [BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", top / "collections", tarball],
+        capture_output=True, text=True, cwd=top, env=env, timeout=120,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    (top / "ansible.cfg").write_text(f"[defaults]\ncollections_path = {top / 'collections'}\n")
+    (top / "site.yml").write_text(PLAYBOOK)
+    (top / "spec.yml").write_text(yaml.safe_dump(SPEC))
+    return top, env, tarball
+
+
+def test_the_tarball_leaves_the_lab_tests_and_tools_out(consumer):
+    _, _, tarball = consumer
+    names = subprocess.run(["tar", "tzf", tarball], capture_output=True, text=True, check=True).stdout.split()
+    assert "plugins/modules/swarm_service_wait.py" in names
+    assert "roles/swarm/tasks/main.yml" in names and "playbooks/site.yml" in names
+    left_in = [n for n in names if n.startswith(("roles/lab_", "playbooks/lab/", "tests/", "bench/", "src/", "molecule/", ".collections"))]
+    assert left_in == []
+
+
+def test_installed_copy_is_the_one_ansible_finds(consumer):
+    top, env, _ = consumer
+    listed = subprocess.run(
+        [BIN / "ansible-galaxy", "collection", "list", "swarmlab.swarm", "--format", "yaml"],
+        capture_output=True, text=True, cwd=top, env=env, timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert list(yaml.safe_load(listed.stdout)) == [str(top / "collections" / "ansible_collections")]
+
+
+def test_a_playbook_of_their_own_provisions_deploys_and_verifies(consumer, make_lab):
+    top, env, _ = consumer
+    inventory = make_lab(LAB, "172.30.24.0/24", NODES, lab_nodes_ready=True)
+
+    def play():
+        return subprocess.run(
+            [BIN / "ansible-playbook", "-i", str(inventory), "site.yml", "-e", "@spec.yml"],
+            capture_output=True, text=True, cwd=top, env=env, timeout=900,
+        )
+
+    first = play()
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    # verify.yml's rows: every node Ready, WEB converged, the page from both nodes.
+    assert "Welcome to nginx!" in first.stdout
+    assert sum(h["changed"] for h in _recap(first.stdout).values()) > 0  # the swarm and WEB were made
+
+    again = play()
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    recap = _recap(again.stdout)
+    assert set(recap) >= {"manager1", "worker1"}
+    assert {h: r["changed"] for h, r in recap.items()} == {h: 0 for h in recap}
