@@ -1,6 +1,7 @@
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 
 import pytest
@@ -20,6 +21,9 @@ def load_plugin(path, name):
     spec.loader.exec_module(module)
     return module
 
+
+# The plugins import the collection's module_utils as Ansible loads them: ansible_collections.swarmlab.swarm.
+sys.path.insert(0, str(paths.COLLECTIONS))
 
 pytest_plugins = ["tests.docker_fixtures"]
 

@@ -4,153 +4,50 @@ manager/constraint/constraint.go) applied to the swarm's node list."""
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from typing import Any
 
-_KEY = re.compile(r"^[a-z_][a-z0-9\-_.]+$", re.IGNORECASE)
-_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
-
-
-def _parse(constraint: str) -> tuple[str, bool, str] | None:
-    """(key, equal, value) of 'key==value' or 'key!=value'; None for what Swarm would not have accepted."""
-    for op in ("==", "!="):
-        if op in constraint:
-            key, value = (part.strip() for part in constraint.split(op, 1))
-            return (key, op == "==", value) if _KEY.match(key) else None
-    return None
-
-
-def _ip_matches(node: dict[str, Any], equal: bool, value: str) -> bool:
-    try:
-        addr = ipaddress.ip_address(node.get("Status", {}).get("Addr", ""))
-    except ValueError:
-        addr = None
-    try:
-        within = addr is not None and addr in ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return False  # Swarm rejects a malformed address or network as no match
-    return within == equal
-
-
-def node_matches(constraints: list[str], node: dict[str, Any]) -> bool:
-    desc = node.get("Description") or {}
-    platform = desc.get("Platform") or {}
-    for constraint in constraints:
-        parsed = _parse(constraint)
-        if parsed is None:
-            return False
-        key, equal, value = parsed
-        lower = key.lower()
-        if lower == "node.ip":
-            if not _ip_matches(node, equal, value):
-                return False
-            continue
-        if lower == "node.id":
-            actual = node.get("ID", "")
-        elif lower == "node.hostname":
-            actual = desc.get("Hostname", "")
-        elif lower == "node.role":
-            actual = node.get("Spec", {}).get("Role", "")
-        elif lower == "node.platform.os":
-            actual = platform.get("OS", "")
-        elif lower == "node.platform.arch":
-            actual = platform.get("Architecture", "")
-        elif lower.startswith("node.labels.") and len(key) > len("node.labels."):
-            actual = (node.get("Spec", {}).get("Labels") or {}).get(key[len("node.labels."):], "")  # label names are case-sensitive
-        elif lower.startswith("engine.labels.") and len(key) > len("engine.labels."):
-            actual = ((desc.get("Engine") or {}).get("Labels") or {}).get(key[len("engine.labels."):], "")
-        else:
-            return False
-        if (actual.lower() == value.lower()) != equal:  # Swarm compares values case-insensitively
-            return False
-    return True
-
-
-def _platform_matches(platforms: list[dict[str, Any]], node: dict[str, Any]) -> bool:
-    if not platforms:
-        return True
-    have = (node.get("Description") or {}).get("Platform") or {}
-    arch = _ARCH.get(have.get("Architecture", ""), have.get("Architecture", ""))
-    return any(
-        (not p.get("Architecture") or _ARCH.get(p["Architecture"], p["Architecture"]) == arch)
-        and (not p.get("OS") or p["OS"] == have.get("OS", ""))
-        for p in platforms
-    )
-
-
-def _placement(service: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    placement = service["Spec"].get("TaskTemplate", {}).get("Placement") or {}
-    return placement.get("Constraints") or [], placement.get("Platforms") or []
-
-
-def _per_node(service: dict[str, Any]) -> int:
-    """How many of a replicated service's tasks one node can take; 0 for no limit (and for a global service)."""
-    spec = service.get("Spec", {})
-    if "Global" in spec.get("Mode", {}):
-        return 0
-    limit = int((spec.get("TaskTemplate", {}).get("Placement") or {}).get("MaxReplicas") or 0)
-    ports = (spec.get("EndpointSpec") or {}).get("Ports") or []
-    if any(p.get("PublishMode") == "host" and p.get("PublishedPort") for p in ports):
-        limit = min(limit, 1) if limit else 1  # a port published on the node's own address: one task per node
-    return limit
-
-
-def _placed(services: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
-    """The services with tasks to place (global, or replicas), by name, with their replicas."""
-    placed = []
-    for service in services:
-        mode = service.get("Spec", {}).get("Mode", {})
-        replicas = int((mode.get("Replicated") or {}).get("Replicas") or 0)
-        if "Global" in mode or replicas > 0:
-            placed.append((service, replicas))
-    return sorted(placed, key=lambda p: p[0]["Spec"]["Name"])
-
-
-def _takes_tasks(node: dict[str, Any]) -> bool:
-    return node.get("Spec", {}).get("Availability") == "active" and node.get("Status", {}).get("State") == "ready"
-
-
-def _fits(service: dict[str, Any], nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    constraints, platforms = _placement(service)
-    return [n for n in nodes if _takes_tasks(n) and node_matches(constraints, n) and _platform_matches(platforms, n)]
-
-
-def _name(node: dict[str, Any]) -> str:
-    return (node.get("Description") or {}).get("Hostname") or node.get("ID", "")
-
+from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import (
+    fits,
+    node_matches,
+    node_name,
+    per_node,
+    placement,
+    platform_matches,
+    takes_tasks,
+    to_place,
+)
 
 def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], target_id: str) -> str:
     """'' if draining the node target_id leaves every service's tasks a node, else what it would leave and why."""
     target = next((n for n in nodes if n.get("ID") == target_id), {})
     if target.get("Spec", {}).get("Availability") == "drain" or target.get("Status", {}).get("State") == "down":
         return ""  # nothing changes: a node that is down runs nothing Swarm counts, its tasks are placed elsewhere or wait
-    rest = sorted((n for n in nodes if n.get("ID") != target_id), key=_name)
-    room = [n for n in rest if _takes_tasks(n)]
-    placed = _placed(services)
+    rest = sorted((n for n in nodes if n.get("ID") != target_id), key=node_name)
+    room = [n for n in rest if takes_tasks(n)]
+    placed = to_place(services)
     if not placed:
         return ""
     if not room:
         others = ", ".join(
-            f"{_name(n)} is {n.get('Spec', {}).get('Availability', '')} and {n.get('Status', {}).get('State', '')}" for n in rest
+            f"{node_name(n)} is {n.get('Spec', {}).get('Availability', '')} and {n.get('Status', {}).get('State', '')}" for n in rest
         ) or "it is the only node"
         names = ", ".join(sorted(s["Spec"]["Name"] for s, _ in placed))
         return f"no node that takes tasks ({others}), and {names} could run nowhere"
     found = []
     for service, replicas in placed:
         spec = service["Spec"]
-        constraints, platforms = _placement(service)
-        if not (node_matches(constraints, target) and _platform_matches(platforms, target)):
+        constraints, platforms = placement(service)
+        if not (node_matches(constraints, target) and platform_matches(platforms, target)):
             continue  # it has no task there and could have none
-        fits = _fits(service, rest)  # _fits keeps only the nodes that take tasks: those of room
-        limit = _per_node(service)
-        if not fits:
+        allowed = fits(service, rest)  # only the nodes that take tasks: those of room
+        limit = per_node(service)
+        if not allowed:
             rules = "; ".join(constraints) or "its platforms " + ", ".join(f"{p.get('OS', '')}/{p.get('Architecture', '')}" for p in platforms)
             found.append(f"{spec['Name']} no node its placement allows ({rules}; the other nodes that take tasks: "
-                         f"{', '.join(_name(n) for n in room)})")
-        elif limit and replicas > limit * len(fits):
-            found.append(f"{replicas - limit * len(fits)} of {spec['Name']}'s {replicas} tasks no node (at most {limit} per node, "
-                         f"{len(fits)} other node{'s' if len(fits) > 1 else ''} would take them)")
+                         f"{', '.join(node_name(n) for n in room)})")
+        elif limit and replicas > limit * len(allowed):
+            found.append(f"{replicas - limit * len(allowed)} of {spec['Name']}'s {replicas} tasks no node (at most {limit} per node, "
+                         f"{len(allowed)} other node{'s' if len(allowed) > 1 else ''} would take them)")
     return "; ".join(found)
 
 
@@ -185,15 +82,15 @@ def inventory_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]
         spec["Labels"] = {**(spec.get("Labels") or {}), **(host.get("swarm_node_labels") or {})}
         spec["Availability"] = host.get("swarm_node_availability") or spec.get("Availability", "active")
         after[node_id] = {**known, "Spec": spec}
-    left = sorted(after.values(), key=_name)
+    left = sorted(after.values(), key=node_name)
     found = []
-    for service, replicas in _placed(services):
+    for service, replicas in to_place(services):
         spec = service["Spec"]
-        before, now = _fits(service, nodes), _fits(service, left)
-        limit = _per_node(service)
+        before, now = fits(service, nodes), fits(service, left)
+        limit = per_node(service)
         if before and not now:
-            constraints = _placement(service)[0]
-            takers = ", ".join(_name(n) for n in left if _takes_tasks(n)) or "none"
+            constraints = placement(service)[0]
+            takers = ", ".join(node_name(n) for n in left if takes_tasks(n)) or "none"
             found.append(f"{spec['Name']} no node to run on ({'; '.join(constraints) or 'no placement constraints'}; "
                          f"the nodes that would take tasks: {takers})")
         elif limit and len(now) < len(before) and replicas > limit * len(now):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import proxied, proxy_name
+
 # An image reference as Docker parses it: [registry[:port]/]path[:tag][@digest] (distribution's grammar).
 _DOMAIN = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?"
 _PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -45,7 +47,7 @@ def _taken(services: list[dict[str, Any]], ours: set[str]) -> dict[int, str]:
     taken = {}
     for svc in services or []:
         name = svc.get("Spec", {}).get("Name", "")
-        if name in ours or name.removesuffix("-proxy") in ours:
+        if name in ours or proxied(name, ours):
             continue
         for p in (svc.get("Spec", {}).get("EndpointSpec") or {}).get("Ports") or []:
             if p.get("PublishedPort"):
@@ -128,4 +130,5 @@ class FilterModule:
             "swarm_services_image_problem": image_problem,
             "swarm_services_replicas_problem": replicas_problem,
             "swarm_services_ingress_ports": ingress_ports,
+            "swarm_services_proxy_name": proxy_name,
         }

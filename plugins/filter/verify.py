@@ -5,16 +5,9 @@ A row is {check, target, ok, detail}: one per node, one per service, one per HTT
 
 from __future__ import annotations
 
-
-def _image(ref):
-    return (ref or "").split("@", 1)[0]
-
-
-def _addr(node):
-    addr = node.get("Status", {}).get("Addr", "")
-    if addr in ("", "0.0.0.0"):  # managers may report 0.0.0.0; their raft address has the IP
-        addr = node.get("ManagerStatus", {}).get("Addr", "").rsplit(":", 1)[0]
-    return addr
+from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import image_name as _image
+from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import node_addr as _addr
+from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import proxied, proxy_name, tasks_wanted
 
 
 def _running(tasks, service_id):
@@ -45,18 +38,15 @@ def service_rows(services, tasks, nodes, specs=None, overrides=None):
     """
     overrides = overrides or {}
     by_name = {s["Spec"]["Name"]: s for s in services}
-    eligible = [n["ID"] for n in nodes if n["Status"]["State"] == "ready" and n["Spec"]["Availability"] == "active"]
     rows = []
     for name in sorted(by_name):
         service = by_name[name]
         image = _image(service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
-        mode = service["Spec"]["Mode"]
-        wanted = mode["Replicated"]["Replicas"] if "Replicated" in mode else None
+        # Global: a task on every node that takes tasks and that its placement allows.
+        wanted = tasks_wanted(service, nodes)
         desired = _running(tasks, service["ID"])
         running = [t for t in desired if t["Status"]["State"] == "running"
                    and _image(t["Spec"]["ContainerSpec"]["Image"]) == image]
-        if wanted is None:  # global: one task per eligible node
-            wanted = len(eligible)
         problems = []
         if len(running) != wanted or len(desired) != wanted:
             problems.append(f"{len(running)}/{wanted} tasks running {image}")
@@ -92,8 +82,7 @@ def published_expectations(services):
     out = []
     for service in sorted(services, key=lambda s: s["Spec"]["Name"]):
         name = service["Spec"]["Name"]
-        if name.endswith("-proxy") and name.removesuffix("-proxy") in names:
-            name = name.removesuffix("-proxy")
+        name = proxied(name, names) or name
         for port in (service["Spec"].get("EndpointSpec") or {}).get("Ports") or []:
             if port.get("PublishedPort") and port.get("Protocol", "tcp") == "tcp":
                 out.append({"service": name, "port": int(port["PublishedPort"]), "expect": ""})
@@ -113,7 +102,7 @@ def http_targets(services, tasks, nodes, expectations):
     for exp in expectations or []:
         port = int(exp["port"])
         hosts = None
-        for candidate in (exp["service"], exp["service"] + "-proxy"):
+        for candidate in (exp["service"], proxy_name(exp["service"])):
             service = by_name.get(candidate)
             ports = (service or {}).get("Spec", {}).get("EndpointSpec", {}).get("Ports", [])
             published = [p for p in ports if p.get("PublishedPort") == port]
@@ -163,7 +152,7 @@ def http_rows(results, again=None):
         label = f"{target['service']}:{target['port']} on {target['node'] or 'no node'}"
         if not target["url"]:
             rows.append({"check": "http", "target": label, "ok": False,
-                         "detail": f"port {target['port']} is not published by {target['service']} or {target['service']}-proxy"})
+                         "detail": f"port {target['port']} is not published by {target['service']} or {proxy_name(target['service'])}"})
             continue
         if result.get("first"):  # a 2xx answer at the first request (the url lookup fails on any other)
             found = f", {target['expect']!r} found" if target["expect"] else ""

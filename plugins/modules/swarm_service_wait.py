@@ -108,6 +108,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import image_name
 
 try:
     import docker
@@ -135,7 +136,7 @@ def stamp(value: str | None) -> datetime | None:
 
 
 def image_of(spec: dict[str, Any]) -> str:
-    return re.sub(r"@.*$", "", spec.get("ContainerSpec", {}).get("Image", ""))
+    return image_name(spec.get("ContainerSpec", {}).get("Image", ""))
 
 
 def judge(

@@ -150,3 +150,19 @@ def test_status_lists_nodes_and_tasks_like_node_ls_and_service_ps(verify):
     assert (web["replicas"], web["ports"]) == ("2/2", ["85:85/tcp (host)"])
     assert [(t["name"], t["node"], t["image"], t["desired_state"]) for t in web["tasks"]] == [
         ("WEB.1", "escravo1", "nginx:1.13.5", "running"), ("WEB.1", "escravo1", "nginx:1.12.1", "shutdown"), ("WEB.2", "mestre", "nginx:1.13.5", "running")]
+
+
+def test_a_global_service_constrained_to_workers_is_converged_with_a_task_on_each_worker(verify):
+    nodes = [
+        {"ID": "m", "Description": {"Hostname": "manager1"}, "Spec": {"Role": "manager", "Availability": "active"},
+         "Status": {"State": "ready", "Addr": "172.30.0.2"}},
+        {"ID": "w", "Description": {"Hostname": "worker1"}, "Spec": {"Role": "worker", "Availability": "active"},
+         "Status": {"State": "ready", "Addr": "172.30.0.3"}},
+    ]
+    agent = {"ID": "s", "Spec": {"Name": "agent", "Mode": {"Global": {}},
+                                 "TaskTemplate": {"ContainerSpec": {"Image": "agent:1@sha256:" + "b" * 64},
+                                                  "Placement": {"Constraints": ["node.role==worker"]}}}}
+    task = {"ServiceID": "s", "NodeID": "w", "DesiredState": "running",
+            "Status": {"State": "running"}, "Spec": {"ContainerSpec": {"Image": "agent:1@sha256:" + "b" * 64}}}
+    rows = verify.service_rows([agent], [task], nodes)
+    assert rows == [{"check": "service", "target": "agent", "ok": True, "detail": "1/1 tasks running agent:1"}]
