@@ -27,7 +27,7 @@ def dpkg_missing(wanted: list[str], dpkg_lines: list[str]) -> list[str]:
     installed = _installed(dpkg_lines)
     missing = []
     for item in wanted:
-        name, _, version = item.partition("=")
+        name, version = item.partition("=")[::2]
         have = installed.get(name)
         if have is None or (version and not fnmatchcase(have[0], version)):
             missing.append(item)

@@ -17,6 +17,7 @@ from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import 
     to_place,
 )
 
+
 def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], target_id: str) -> str:
     """'' if draining the node target_id leaves every service's tasks a node, else what it would leave and why."""
     target = next((n for n in nodes if n.get("ID") == target_id), {})
@@ -31,7 +32,7 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
         others = ", ".join(
             f"{node_name(n)} is {n.get('Spec', {}).get('Availability', '')} and {n.get('Status', {}).get('State', '')}" for n in rest
         ) or "it is the only node"
-        names = ", ".join(sorted(s["Spec"]["Name"] for s, _ in placed))
+        names = ", ".join(sorted(s["Spec"]["Name"] for s, _replicas in placed))
         return f"no node that takes tasks ({others}), and {names} could run nowhere"
     found = []
     for service, replicas in placed:

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: swarmlab contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt), as Ansible modules are
 """Waits for a swarm service to converge, and ends as soon as Swarm decides it will not."""
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ description:
   - "Its result's RV(last) says which task came up last and when it reached each state (seconds from the start of the
     wait), for example C(worker5: assigned 0.0 s, starting 0.4 s, running 27.9 s): what a long wait waited for."
 author:
-  - swarmlab
+  - swarmlab contributors (@swarmlab)
 requirements:
   - Docker SDK for Python (C(python3-docker)) on the manager
 attributes:
@@ -104,7 +106,7 @@ last:
 import re
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
@@ -229,7 +231,7 @@ def record(seen: dict[str, tuple[str, list[tuple[str, float]]]], tasks: list[dic
             continue
         state = t.get("Status", {}).get("State", "")
         # A task first seen pending has no node yet: the scheduler assigns one later, and it never changes after.
-        _, states = seen.get(t.get("ID", ""), ("", []))
+        states = seen.get(t.get("ID", ""), ("", []))[1]
         seen[t.get("ID", "")] = (nodes.get(t.get("NodeID", ""), "not scheduled"), states)
         if not states or states[-1][0] != state:
             states.append((state, round(at, 1)))
@@ -240,7 +242,7 @@ def last_up(seen: dict[str, tuple[str, list[tuple[str, float]]]]) -> str:
     ran = [(states[-1][1], node, states) for node, states in seen.values() if states and states[-1][0] == "running"]
     if not ran:
         return ""
-    _, node, states = max(ran, key=lambda r: r[0])
+    node, states = max(ran, key=lambda r: r[0])[1:]
     return f"{node}: " + ", ".join(f"{state} {at} s" for state, at in states)
 
 

@@ -1,9 +1,11 @@
 """The collection as an ops team takes it: built, installed offline into an empty path (its dependencies from the
-`ansible` package), and used from a playbook of their own outside the checkout, with their own ansible.cfg and
-FQCN names only, on a lab: the engines, the swarm, their service, and verify passing."""
+`ansible` package), held to `ansible-test sanity` with no ignores, and used from a playbook of their own outside the
+checkout, with their own ansible.cfg and FQCN names only, on a lab: the engines, the swarm, their service, and
+verify passing."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +85,28 @@ def test_installed_copy_is_the_one_ansible_finds(consumer):
     )
     assert listed.returncode == 0, listed.stderr
     assert list(yaml.safe_load(listed.stdout)) == [str(top / "collections" / "ansible_collections")]
+
+
+def test_ansible_test_sanity_passes_with_no_ignores(root, consumer, tmp_path):
+    _, env, tarball = consumer
+    installed = subprocess.run(
+        [BIN / "ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-p", tmp_path, tarball],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    collection = tmp_path / "ansible_collections" / "swarmlab" / "swarm"
+    assert not (collection / "tests").exists()  # so no ignore file either
+    # ansible-test puts pip into its sanity venvs with a script from a host out of reach here: ours stands in.
+    home = tmp_path / "home"
+    (home / ".ansible/test/cache").mkdir(parents=True)
+    shutil.copy(root / "tests/sanity/get_pip.py", home / ".ansible/test/cache/get_pip_24_2.py")
+    sanity = subprocess.run(
+        [BIN / "ansible-test", "sanity", "--venv", "--python", "3.11", "--color", "no"],
+        capture_output=True, text=True, cwd=collection, env=env | {"HOME": str(home)}, timeout=900,
+    )
+    out = sanity.stdout + sanity.stderr
+    assert sanity.returncode == 0, "\n".join(line for line in out.splitlines() if "ERROR" in line or "FATAL" in line)[-6000:]
+    assert 'Running sanity test "validate-modules"' in out and 'Running sanity test "pylint"' in out
 
 
 def test_a_playbook_of_their_own_provisions_deploys_and_verifies(consumer, make_lab):
