@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import json
 import os
+import tempfile
+import typing
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
@@ -18,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from swarmlab import api, lab, paths, warm
-from swarmlab.runner import PlaybookError, RunResult
+from swarmlab.runner import AnsibleOptions, PlaybookError, RunResult, ansible_options, current_ansible_options
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Docker Swarm labs and clusters, built and checked.")
 lab_app = typer.Typer(no_args_is_help=True, help="Lab nodes on this host (docker-machine's create/ls/rm).")
@@ -43,6 +47,57 @@ Ready = Annotated[
     ),
 ]
 T = TypeVar("T")
+
+# Ansible's own options, as ansible-playbook takes them, for every command that runs playbooks.
+_ANSIBLE_OPTIONS = [
+    inspect.Parameter("extra_vars", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        list[str] | None, typer.Option("--extra-vars", "-e", help="Variables as ansible-playbook's -e takes them: key=value, JSON, @file; repeatable.",
+                                       rich_help_panel="Ansible")]),
+    inspect.Parameter("tags", inspect.Parameter.KEYWORD_ONLY, default="", annotation=Annotated[
+        str, typer.Option("--tags", "-t", help="Only these phases (comma-separated): install, configure, swarm, services, checks.",
+                          rich_help_panel="Ansible")]),
+    inspect.Parameter("skip_tags", inspect.Parameter.KEYWORD_ONLY, default="", annotation=Annotated[
+        str, typer.Option("--skip-tags", help="Every phase but these.", rich_help_panel="Ansible")]),
+    inspect.Parameter("vault_id", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        list[str] | None, typer.Option("--vault-id", help="A vault password source, as Ansible takes it (label@source); repeatable.",
+                                       rich_help_panel="Ansible")]),
+    inspect.Parameter("vault_password_file", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        list[Path] | None, typer.Option("--vault-password-file", help="A file holding a vault password; repeatable.",
+                                        rich_help_panel="Ansible")]),
+    inspect.Parameter("ask_vault_pass", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+        bool, typer.Option("--ask-vault-pass", help="Ask for the vault password.", rich_help_panel="Ansible")]),
+    inspect.Parameter("diff", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+        bool, typer.Option("--diff", help="Show what changes in files and templates.", rich_help_panel="Ansible")]),
+]
+
+
+def with_ansible_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Adds Ansible's own options (-e, --tags, --skip-tags, vault, --diff) to a command; every playbook it runs gets them."""
+
+    @functools.wraps(command)
+    def run(*args: Any, extra_vars: list[str] | None, tags: str, skip_tags: str, vault_id: list[str] | None,
+            vault_password_file: list[Path] | None, ask_vault_pass: bool, diff: bool, **kwargs: Any) -> None:
+        with tempfile.TemporaryDirectory(prefix="swarmlab-vault-") as private:
+            files = [str(f) for f in vault_password_file or []]
+            if ask_vault_pass:
+                # Asked here, once, and handed to Ansible as a file only this user can read, removed afterwards.
+                asked = Path(private) / "password"
+                asked.touch(mode=0o600)
+                asked.write_text(typer.prompt("Vault password", hide_input=True))
+                files.append(str(asked))
+            options = AnsibleOptions(
+                extra_vars=tuple(extra_vars or ()), tags=tags, skip_tags=skip_tags, vault_ids=tuple(vault_id or ()),
+                vault_password_files=tuple(files), diff=diff,
+            )
+            with ansible_options(options):
+                command(*args, **kwargs)
+
+    # The command's own annotations resolved (this module's are strings), as Typer reads them from the signature.
+    hints = typing.get_type_hints(command, include_extras=True)
+    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(command).parameters.values()]
+    run.__signature__ = inspect.Signature([*params, *_ANSIBLE_OPTIONS])  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
+    return run
 
 
 class Progress:
@@ -106,6 +161,7 @@ def _nodes_table(nodes: list[lab.Node]) -> Table:
 
 
 @lab_app.command("up")
+@with_ansible_options
 def lab_up(
     managers: Annotated[int, typer.Option(min=1, help="Number of managers.")] = 1,
     workers: Annotated[int, typer.Option(min=0, help="Number of workers.")] = 2,
@@ -132,6 +188,7 @@ def lab_shell(node: Annotated[str, typer.Argument(help="Node name, as `lab ls` s
 
 
 @lab_app.command("down")
+@with_ansible_options
 def lab_down(verbose: Verbose = False) -> None:
     """Remove the lab's nodes, volumes, network and inventory."""
     _step("lab removed", verbose, api.lab_down)
@@ -150,6 +207,7 @@ def lab_ls(as_json: Json = False) -> None:
 
 
 @app.command()
+@with_ansible_options
 def provision(
     inventory: Inventory = None,
     limit: Annotated[str | None, typer.Option("--limit", "-l", help="Only these nodes (comma-separated), e.g. one joining a running swarm.")] = None,
@@ -167,6 +225,7 @@ def provision(
 
 
 @app.command()
+@with_ansible_options
 def deploy(
     exercise: Exercise = "nginx",
     replicas: Annotated[int | None, typer.Option(min=0, help="Replicas of every service, instead of the spec's.")] = None,
@@ -182,6 +241,7 @@ Service = Annotated[str, typer.Argument(help="The service, as `swarmlab status` 
 
 
 @app.command()
+@with_ansible_options
 def update(
     service: Service,
     image: Annotated[str, typer.Option(help="The new image.")],
@@ -194,6 +254,7 @@ def update(
 
 
 @app.command()
+@with_ansible_options
 def scale(
     service: Service,
     replicas: Annotated[int, typer.Argument(min=0, help="Replicas wanted (0 or more).")],
@@ -206,30 +267,35 @@ def scale(
 
 
 @app.command()
+@with_ansible_options
 def rm(service: Service, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Remove a service and the proxy in front of it (docker service rm)."""
     _step(f"remove {service}", verbose, api.remove, service, inventory)
 
 
 @app.command()
+@with_ansible_options
 def rollback(service: Service, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Back to the previous spec, waited for (docker service update --rollback)."""
     _step(f"rollback {service}", verbose, api.rollback, service, inventory)
 
 
 @app.command()
+@with_ansible_options
 def drain(node: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Move a node's tasks elsewhere and keep new ones off it, waited for (docker node update --availability drain)."""
     _step(f"drain {node}", verbose, api.availability, node, "drain", inventory)
 
 
 @app.command()
+@with_ansible_options
 def activate(node: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Let a node take tasks again (docker node update --availability active)."""
     _step(f"activate {node}", verbose, api.availability, node, "active", inventory)
 
 
 @app.command()
+@with_ansible_options
 def prune(
     volumes: Annotated[bool, typer.Option(help="Remove unused volumes too.")] = False,
     as_json: Json = False,
@@ -248,6 +314,7 @@ def prune(
 
 
 @app.command()
+@with_ansible_options
 def status(as_json: Json = False, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """The swarm's nodes (docker node ls) and services with their tasks per node (docker service ps)."""
     report = _step("status", verbose, api.status, inventory)
@@ -277,6 +344,7 @@ def _print_checks(report: api.CheckReport, as_json: bool) -> None:
 
 
 @app.command()
+@with_ansible_options
 def check(
     exercise: Annotated[
         str | None, typer.Argument(help="nginx, httpd or a spec file to check against; none: what is deployed.")
@@ -293,6 +361,7 @@ def check(
 
 
 @app.command()
+@with_ansible_options
 def up(
     driver: Driver = DriverName.container,
     ready: Ready = False,
@@ -303,6 +372,8 @@ def up(
     Again on a lab unchanged since its last checked run, only the checks run."""
     lab_vars, nginx = api.lab_vars(driver=driver.value, ready=ready), api.exercise("nginx")
     report = None
+    if current_ansible_options() != AnsibleOptions():
+        full = True  # what Ansible's options change is not in the last checked run's record
     if not full:
         with err.status("reading the lab's nodes"):
             why, seconds = warm.difference(lab.DEFAULT_LAB, paths.LAB_INVENTORY, lab_vars, nginx)

@@ -8,11 +8,13 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,15 +137,64 @@ def _stats(final: Mapping[str, Any]) -> dict[str, HostStats]:
     }
 
 
-def _env() -> dict[str, str]:
+@dataclass(frozen=True)
+class AnsibleOptions:
+    """Ansible's own options for every playbook a command runs, as ansible-playbook takes them."""
+
+    extra_vars: tuple[str, ...] = ()  # each as -e takes it: key=value, JSON or YAML, or @file
+    tags: str = ""
+    skip_tags: str = ""
+    vault_ids: tuple[str, ...] = ()  # [label@]source, as --vault-id takes it
+    vault_password_files: tuple[str, ...] = ()
+    diff: bool = False
+
+    def args(self) -> list[str]:
+        out = [a for value in self.extra_vars for a in ("-e", value)]
+        out += ["--tags", self.tags] if self.tags else []
+        out += ["--skip-tags", self.skip_tags] if self.skip_tags else []
+        out += [a for value in self.vault_ids for a in ("--vault-id", value)]
+        # Absolute: ansible-playbook runs in another directory.
+        out += [a for value in self.vault_password_files for a in ("--vault-password-file", str(Path(value).absolute()))]
+        return out + (["--diff"] if self.diff else [])
+
+
+_OPTIONS: ContextVar[AnsibleOptions] = ContextVar("swarmlab_ansible_options", default=AnsibleOptions())
+
+
+@contextlib.contextmanager
+def ansible_options(options: AnsibleOptions) -> Iterator[None]:
+    """Every run_playbook within passes these to ansible-playbook (the CLI sets them once per command)."""
+    token = _OPTIONS.set(options)
+    try:
+        yield
+    finally:
+        _OPTIONS.reset(token)
+
+
+def current_ansible_options() -> AnsibleOptions:
+    return _OPTIONS.get()
+
+
+# The collection in this checkout first, then Ansible's default places (community.docker and the others come from
+# the `ansible` package's own directory, which Ansible always searches).
+COLLECTIONS_PATH = os.pathsep.join([str(paths.COLLECTIONS), "~/.ansible/collections", "/usr/share/ansible/collections"])
+
+
+def _env(own_config: bool = True) -> dict[str, str]:
+    """own_config: this project's ansible.cfg (the lab's settings); else the user's, found as Ansible finds it."""
     bindir = str(Path(sys.executable).parent)
-    return {
-        "ANSIBLE_CONFIG": str(paths.ANSIBLE_CFG),
+    env = {
         "ANSIBLE_ROLES_PATH": str(paths.ROOT / "roles"),
-        "ANSIBLE_COLLECTIONS_PATH": str(paths.COLLECTIONS),
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         "ANSIBLE_NOCOLOR": "1",
     }
+    if own_config:
+        env["ANSIBLE_CONFIG"] = str(paths.ANSIBLE_CFG)
+    elif "ANSIBLE_CONFIG" not in os.environ and (Path.cwd() / "ansible.cfg").is_file():
+        # ansible-playbook runs in another directory: the one this command was started in names the user's.
+        env["ANSIBLE_CONFIG"] = str(Path.cwd() / "ansible.cfg")
+    return env
 
 
 def read_inventory(inventory: str | Path) -> dict[str, Any]:
@@ -214,13 +265,6 @@ def forks_for(hosts: int | None = None, inventory: str | Path | None = None) -> 
     return None if hosts is None else max(FORKS_MIN, min(FORKS_MAX, hosts))
 
 
-def playbook_for(name: str, inventory: str | Path | None = None) -> Path:
-    """The playbook a step's name runs: on a lab's inventory, the lab's wrapper of it where there is one
-    (playbooks/lab/: the images a lab without a registry loads into its nodes)."""
-    read = _inventory_read(inventory)
-    return paths.playbook(name, lab=bool(read and read.lab))
-
-
 # How Ansible's output line for a changed result begins (colour codes, if any, first).
 _CHANGED_LINE = re.compile(r"^(?:\x1b\[[0-9;]*m)*changed: \[", re.M)
 
@@ -252,7 +296,8 @@ def run_playbook(
     check: Ansible's check mode with diffs (--check --diff): report what would change, change nothing.
     fatal: a failure on any host ends the whole run (Ansible's any_errors_fatal), as when each step is a run of its own.
     """
-    book = Path(playbook) if Path(playbook).is_absolute() else playbook_for(str(playbook), inventory)
+    read = _inventory_read(inventory)
+    book = Path(playbook) if Path(playbook).is_absolute() else paths.playbook(str(playbook), lab=bool(read and read.lab))
     failures: list[TaskFailure] = []
     final: dict[str, Any] = {}
     facts: dict[str, dict[str, Any]] = {}
@@ -294,7 +339,9 @@ def run_playbook(
             on_event(event)
         return True
 
-    env = _env() | ({"ANSIBLE_ANY_ERRORS_FATAL": "True"} if fatal else {})
+    # A fleet's inventory runs under the user's own Ansible configuration; a lab's (or none: a run that makes one)
+    # under this project's.
+    env = _env(own_config=not read or read.lab) | ({"ANSIBLE_ANY_ERRORS_FATAL": "True"} if fatal else {})
     # A private directory per run, removed afterwards: no event or command line outlives the run.
     private = tempfile.mkdtemp(prefix="swarmlab-run-")
     started = time.monotonic()
@@ -312,7 +359,7 @@ def run_playbook(
             # over no hosts succeeds.
             inventory=[str(Path(inventory).absolute())] if inventory else None,
             limit=limit,
-            cmdline="--check --diff" if check else None,
+            cmdline=shlex.join((["--check", "--diff"] if check else []) + _OPTIONS.get().args()) or None,
             forks=forks_for(hosts, inventory),
             envvars=env,
             quiet=not verbose,

@@ -3,6 +3,7 @@
 checkout, with their own ansible.cfg and FQCN names only, on a lab: the engines, the swarm, their service, and
 verify passing."""
 
+import json
 import os
 import re
 import shutil
@@ -130,3 +131,58 @@ def test_a_playbook_of_their_own_provisions_deploys_and_verifies(consumer, make_
     recap = _recap(again.stdout)
     assert set(recap) >= {"manager1", "worker1"}
     assert {h: r["changed"] for h, r in recap.items()} == {h: 0 for h in recap}
+
+
+@pytest.fixture(scope="module")
+def served(consumer, make_lab):
+    """The consumer's lab, once its playbook has run (test_a_playbook_of_their_own... makes it first)."""
+    inventory = make_lab(LAB, "172.30.24.0/24", NODES, lab_nodes_ready=True)
+    return inventory
+
+
+def _task_names(out: str) -> list[str]:
+    return re.findall(r"^TASK \[(.*?)\]", out, re.M)
+
+
+def _role_task_names(root: Path, role: str, *files: str) -> set[str]:
+    return {t["name"] for f in files for t in yaml.safe_load((root / "roles" / role / "tasks" / f).read_text())}
+
+
+def test_tags_run_only_their_phase(root, consumer, served):
+    top, env, _ = consumer
+    run = subprocess.run(
+        [BIN / "ansible-playbook", "-i", str(served), "site.yml", "-e", "@spec.yml", "--tags", "swarm"],
+        capture_output=True, text=True, cwd=top, env=env, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-4000:]
+    tasks = _task_names(run.stdout)
+    engine = {t.split(" : ", 1)[1] for t in tasks if t.startswith("swarmlab.swarm.docker_engine : ")}
+    # The engine role's input and platform checks run for every tag; none of its install or configure steps.
+    assert engine and engine <= _role_task_names(root, "docker_engine", "validate.yml", "platform.yml") | {
+        t for t in engine if t.startswith("Validating arguments")}, engine
+    assert not engine & _role_task_names(root, "docker_engine", "install.yml", "daemon.yml", "service.yml", "apt_lists.yml")
+    assert any(t.startswith("swarmlab.swarm.swarm : ") for t in tasks)
+    # Of the services and checks, only Ansible's argument validation, which it runs for every tag.
+    later = [t for t in tasks if t.startswith(("swarmlab.swarm.swarm_services : ", "swarmlab.swarm.verify : "))]
+    assert all(" : Validating arguments against arg spec" in t for t in later), later
+
+
+def test_cli_passes_extra_vars_and_reads_a_vault_with_its_password_file(served, tmp_path):
+    swarmlab = [str(BIN / "swarmlab"), "check", "-i", str(served), "--json"]
+    # -e reaches the verify role: a page text nobody serves fails the check.
+    wrong = json.dumps(SPEC | {"exercise_checks": [{"service": "WEB", "port": 85, "expect": "text no page has"}]})
+    failed = subprocess.run([*swarmlab, "-e", wrong], capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "text no page has" in failed.stdout
+
+    password = tmp_path / "pass"
+    password.write_text("s3cret\n")
+    vaulted = tmp_path / "checks.yml"
+    vaulted.write_text(yaml.safe_dump(SPEC))
+    enc = subprocess.run([BIN / "ansible-vault", "encrypt", "--vault-password-file", password, vaulted], capture_output=True, text=True)
+    assert enc.returncode == 0, enc.stderr
+    passed = subprocess.run([*swarmlab, "-e", f"@{vaulted}", "--vault-password-file", str(password)],
+                            capture_output=True, text=True, timeout=300)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    rows = json.loads(passed.stdout)["checks"]
+    assert [r["detail"] for r in rows if r["check"] == "http" and "Welcome to nginx!" in r["detail"]]
