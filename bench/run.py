@@ -28,7 +28,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from swarmlab import api, swarmview, warm
+from swarmlab import access, api, warm
 from swarmlab.runner import RunResult, changed_in, run_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +155,7 @@ def _update_rollback(inventory: Path) -> dict[str, float]:
     host, hostvars = next(iter(api.managers_of(inventory).items()))
 
     def raw(args: str) -> float:
-        argv = swarmview.access_of(host, hostvars, f"docker service update -q {args} WEB").argv
+        argv = access.access_of(host, hostvars, f"docker service update -q {args} WEB").argv
         t0 = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, check=False)
         if out.returncode != 0:

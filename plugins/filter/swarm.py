@@ -4,6 +4,7 @@ manager/constraint/constraint.go) applied to the swarm's node list."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import (
@@ -52,6 +53,42 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
     return "; ".join(found)
 
 
+def pool_problems(pools: list[Any], subnet_size: Any, hosts: list[dict[str, Any]]) -> list[str]:
+    """What makes address pools unusable for the swarm's overlay networks: a value that is no network, a subnet size
+    that does not fit in a pool, or a pool that overlaps a network a node is on (its traffic would be routed into
+    the overlay). hosts: hostvars with gathered facts (ansible_facts.interfaces and each interface's ipv4)."""
+    problems = []
+    try:
+        size = int(subnet_size)
+    except (TypeError, ValueError):
+        return [f"swarm_subnet_size must be a prefix length such as 24 (got {subnet_size!r})"]
+    for pool in pools:
+        try:
+            net = ipaddress.ip_network(str(pool), strict=True)
+        except ValueError:
+            problems.append(f"swarm_default_addr_pool: {pool!r} is not a network in CIDR form (e.g. 10.20.0.0/16)")
+            continue
+        if not net.prefixlen <= size <= 29:
+            problems.append(f"swarm_default_addr_pool: {pool} cannot hold /{size} subnets (swarm_subnet_size from {net.prefixlen} to 29)")
+        for host in hosts:
+            for own in _networks(host.get("ansible_facts") or {}):
+                if net.overlaps(own):
+                    problems.append(f"swarm_default_addr_pool: {pool} overlaps {own} on {host.get('inventory_hostname', '?')}")
+    return problems
+
+
+def _networks(facts: dict[str, Any]) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks of a host's interfaces but loopback, from gathered facts."""
+    out = []
+    for name in facts.get("interfaces") or []:
+        ipv4 = (facts.get(name.replace("-", "_")) or {}).get("ipv4") or {}
+        if ipv4.get("network") and ipv4.get("netmask"):
+            net = ipaddress.ip_network(f"{ipv4['network']}/{ipv4['netmask']}", strict=False)
+            if not net.is_loopback:
+                out.append(net)
+    return out
+
+
 def _engine_labels(labels: Any) -> dict[str, str]:
     if isinstance(labels, dict):
         return {str(k): str(v) for k, v in labels.items()}
@@ -60,7 +97,8 @@ def _engine_labels(labels: Any) -> dict[str, str]:
 
 def inventory_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], hosts: list[Any], managers: list[str],
                       absent: list[str]) -> str:
-    """'' if the swarm's nodes as the inventory wants them (each answering host's role, merged labels and availability;
+    """'' if the swarm's nodes as the inventory wants them (each answering host's role, labels (merged, or replaced
+    where swarm_node_labels_state says so) and availability;
     hosts marked absent gone; hosts that join in this run added, active unless the inventory says otherwise) leave
     every service that has a node now a node for each of its tasks, else which would lack one, and why."""
     after = {n.get("ID"): n for n in nodes}
@@ -80,7 +118,9 @@ def inventory_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]
         }
         spec = dict(known.get("Spec") or {})
         spec["Role"] = "manager" if name in managers else "worker"
-        spec["Labels"] = {**(spec.get("Labels") or {}), **(host.get("swarm_node_labels") or {})}
+        wanted = host.get("swarm_node_labels") or {}
+        replace = host.get("swarm_node_labels_state", "merge") == "replace"
+        spec["Labels"] = dict(wanted) if replace else {**(spec.get("Labels") or {}), **wanted}
         spec["Availability"] = host.get("swarm_node_availability") or spec.get("Availability", "active")
         after[node_id] = {**known, "Spec": spec}
     left = sorted(after.values(), key=node_name)
@@ -102,4 +142,4 @@ def inventory_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"swarm_drain_refusal": drain_refusal, "swarm_inventory_refusal": inventory_refusal}
+        return {"swarm_drain_refusal": drain_refusal, "swarm_inventory_refusal": inventory_refusal, "swarm_pool_problems": pool_problems}

@@ -296,6 +296,18 @@ def rollback(service: str, inventory_path: Path | None = None, *, verbose: bool 
     return _run("rollback", inventory(inventory_path), {"service": service}, verbose, on_event)
 
 
+ROTATIONS = ("join-tokens", "ca")
+
+
+def rotate(what: list[str], inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
+    """`docker swarm join-token --rotate` (worker and manager) and/or `docker swarm ca --rotate`, waited for until every
+    node's certificate is issued by the new root. Once per call: nothing rotates on later runs."""
+    unknown = [w for w in what if w not in ROTATIONS]
+    if not what or unknown:
+        raise LabError(f"say what to rotate: {', '.join(ROTATIONS)} (got {', '.join(what) or 'nothing'})")
+    return _run("rotate", inventory(inventory_path), {"rotate": ",".join(what)}, verbose, on_event)
+
+
 def availability(
     node: str, state: str, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None
 ) -> RunResult:

@@ -282,6 +282,17 @@ def rollback(service: Service, inventory: Inventory = None, verbose: Verbose = F
 
 @app.command()
 @with_ansible_options
+def rotate(
+    what: Annotated[list[str], typer.Argument(help="join-tokens (worker and manager), ca (the root CA), or both.")],
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """Rotate the join tokens (docker swarm join-token --rotate) or the root CA (docker swarm ca --rotate), once."""
+    _step(f"rotate {' and '.join(what)}", verbose, api.rotate, what, inventory)
+
+
+@app.command()
+@with_ansible_options
 def drain(node: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Move a node's tasks elsewhere and keep new ones off it, waited for (docker node update --availability drain)."""
     _step(f"drain {node}", verbose, api.availability, node, "drain", inventory)
@@ -406,9 +417,9 @@ def ui(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
 ) -> None:
     """A live web page of the swarm: nodes, their tasks, services and HTTP answers (read-only; Ctrl-C stops it)."""
-    from swarmlab import swarmview, ui as server  # the web stack loads only for this command
+    from swarmlab import access, ui as server  # the web stack loads only for this command
 
-    accesses = swarmview.accesses(api.inventory(inventory))
+    accesses = access.accesses(api.inventory(inventory))
     if not server.is_loopback(host):
         err.print(f"[yellow]warning:[/] listening on {escape(host)}: anyone who reaches this machine sees the swarm's nodes, "
                   "services and addresses (read-only)", highlight=False)

@@ -25,8 +25,9 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from swarmlab.access import Access
 from swarmlab.lab import LabError
-from swarmlab.swarmview import Access, Bridge, Reader
+from swarmlab.swarmview import Bridge, Reader
 
 STATIC = Path(__file__).parent / "static"
 INTERVAL = 1.0  # seconds between the starts of two reads, at least

@@ -22,7 +22,7 @@ from typing import Any
 from docker.errors import NotFound
 
 from swarmlab import api, lab, paths
-from swarmlab.swarmview import access_of
+from swarmlab.access import access_of
 
 # What the roles manage on a node, as text: any change to it changes the hash. Task states and timestamps are
 # left out: they move while nothing the roles manage does.

@@ -112,7 +112,7 @@ def test_ansible_test_sanity_passes_with_no_ignores(root, consumer, tmp_path):
 
 def test_a_playbook_of_their_own_provisions_deploys_and_verifies(consumer, make_lab):
     top, env, _ = consumer
-    inventory = make_lab(LAB, "172.30.24.0/24", NODES, lab_nodes_ready=True)
+    inventory = make_lab(LAB, "172.30.32.0/24", NODES, lab_nodes_ready=True)
 
     def play():
         return subprocess.run(
@@ -136,7 +136,7 @@ def test_a_playbook_of_their_own_provisions_deploys_and_verifies(consumer, make_
 @pytest.fixture(scope="module")
 def served(consumer, make_lab):
     """The consumer's lab, once its playbook has run (test_a_playbook_of_their_own... makes it first)."""
-    inventory = make_lab(LAB, "172.30.24.0/24", NODES, lab_nodes_ready=True)
+    inventory = make_lab(LAB, "172.30.32.0/24", NODES, lab_nodes_ready=True)
     return inventory
 
 

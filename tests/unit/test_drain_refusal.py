@@ -126,3 +126,42 @@ def test_an_inventory_that_leaves_too_few_nodes_for_one_task_each(inventory_refu
     assert said == "1 of WEB's 3 tasks no node (at most 1 per node, 2 nodes would take them)"
     # Already short before: not this run's doing.
     assert inventory_refusal(SWARM, [service("WEB", replicas=5, max_per_node=1)], [host("mestre", "mestre")], ["mestre"], []) == ""
+
+
+def test_replaced_labels_drop_the_ones_the_inventory_no_longer_lists(inventory_refusal):
+    swarm = [node("mestre", "manager"), node("escravo1", labels={"zone": "a", "disk": "ssd"}), node("escravo2")]
+    pinned = service("DB", replicas=1, constraints=["node.labels.disk==ssd"])
+    merged = host("escravo1", "escravo1", labels={"zone": "a"})
+    assert inventory_refusal(swarm, [pinned], [merged], ["mestre"], []) == ""  # merge keeps disk=ssd
+    replaced = {**merged, "swarm_node_labels_state": "replace"}
+    assert inventory_refusal(swarm, [pinned], [replaced], ["mestre"], []).startswith("DB no node to run on (node.labels.disk==ssd;")
+
+
+@pytest.fixture(scope="module")
+def pool_problems(root):
+    return load_plugin(root / "plugins/filter/swarm.py", "swarm_filters").pool_problems
+
+
+def facts(name, **networks):
+    """A host's gathered facts with interfaces named after the keys, each on the network (CIDR) given."""
+    ifaces = {}
+    for iface, cidr in networks.items():
+        net, bits = cidr.split("/")
+        mask = ".".join(str((0xFFFFFFFF << (32 - int(bits)) >> i) & 0xFF) for i in (24, 16, 8, 0))
+        ifaces[iface] = {"ipv4": {"address": net, "network": net, "netmask": mask}}
+    return {"inventory_hostname": name, "ansible_facts": {"interfaces": [*networks, "lo"], **ifaces,
+                                                          "lo": {"ipv4": {"network": "127.0.0.0", "netmask": "255.0.0.0"}}}}
+
+
+def test_address_pools_that_cannot_work_are_named(pool_problems):
+    hosts = [facts("m1", eth0="10.0.5.0/24", docker0="172.17.0.0/16"), facts("w1", eth0="10.0.5.0/24")]
+    assert pool_problems([], 24, hosts) == []
+    assert pool_problems(["10.20.0.0/16"], 24, hosts) == []
+    assert pool_problems(["10.0.0.0/8"], 24, hosts) == [
+        "swarm_default_addr_pool: 10.0.0.0/8 overlaps 10.0.5.0/24 on m1",
+        "swarm_default_addr_pool: 10.0.0.0/8 overlaps 10.0.5.0/24 on w1",
+    ]
+    assert pool_problems(["172.16.0.0/12"], 24, hosts) == ["swarm_default_addr_pool: 172.16.0.0/12 overlaps 172.17.0.0/16 on m1"]
+    assert pool_problems(["10.20.0.0/16"], 12, hosts) == [
+        "swarm_default_addr_pool: 10.20.0.0/16 cannot hold /12 subnets (swarm_subnet_size from 16 to 29)"]
+    assert pool_problems(["10.20.0.1/16"], 24, hosts)[0].startswith("swarm_default_addr_pool: '10.20.0.1/16' is not a network")

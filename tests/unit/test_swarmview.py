@@ -3,7 +3,8 @@
 import pytest
 
 from swarmlab.lab import LabError
-from swarmlab.swarmview import _tag, access_of, shape
+from swarmlab.access import access_of
+from swarmlab.swarmview import _tag, shape
 
 
 def test_a_lab_container_node_is_reached_with_docker_exec():

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from swarmlab import warm
-from swarmlab.swarmview import access_of
+from swarmlab.access import access_of
 
 
 def test_the_inputs_change_with_the_lab_the_exercise_and_the_inventory(tmp_path):
