@@ -14,9 +14,10 @@ from typing import Any
 
 import yaml
 
+from swarmlab import inventory as inventories
 from swarmlab import lab, paths
 from swarmlab.lab import LabError
-from swarmlab.runner import PlaybookError, RunResult, read_inventory, run_playbook
+from swarmlab.runner import PlaybookError, RunResult, run_playbook
 
 EventHandler = Callable[[dict[str, Any]], None]
 TEMPLATES = ("1m2w", "3m2w", "5m", "walkthrough")
@@ -75,63 +76,30 @@ def _fact(result: RunResult, name: str) -> Any:
     return next((facts[name] for facts in result.facts.values() if name in facts), None)
 
 
-def _groups(path: Path) -> dict[str, Any]:
-    """The inventory as `ansible-inventory --list` reads it."""
-    try:
-        return read_inventory(path)
-    except ValueError as exc:
-        raise LabError(f"cannot read inventory {path}: {str(exc)[:300]}") from None
-
-
-def _hosts(groups: dict[str, Any], group: str) -> list[str]:
-    entry = groups.get(group) or {}
-    hosts = list(entry.get("hosts", []))
-    for child in entry.get("children", []):
-        hosts += _hosts(groups, child)
-    return hosts
-
-
-def _swarm_groups(groups: dict[str, Any]) -> tuple[str, str]:
-    """The inventory's names of the swarm's groups, as the roles read them (swarm_managers_group, swarm_workers_group)."""
-    hostvars = next(iter(groups.get("_meta", {}).get("hostvars", {}).values()), {})
-    return hostvars.get("swarm_managers_group", "managers"), hostvars.get("swarm_workers_group", "workers")
-
-
 def inventory(given: Path | None = None) -> Path:
     """The inventory to use: the given one (checked: it must have managers) or the lab's."""
     if given is None:
         return lab.inventory()
-    if not given.exists():
-        raise LabError(f"inventory {given} does not exist")
-    groups = _groups(given)
-    managers, _ = _swarm_groups(groups)
-    if not _hosts(groups, managers):
-        raise LabError(f"inventory {given} has no host in the group '{managers}'; the swarm needs at least one manager")
+    read = inventories.read(given)
+    if not read.managers:
+        raise LabError(f"inventory {given} has no host in the group '{read.managers_group}'; the swarm needs at least one manager")
     return given
 
 
 def nodes_of(path: Path) -> list[str]:
-    groups = _groups(path)
-    managers, workers = _swarm_groups(groups)
-    return sorted(set(_hosts(groups, managers) + _hosts(groups, workers)))
-
-
-def _with_vars(path: Path, workers: bool) -> dict[str, dict[str, Any]]:
-    groups = _groups(path)
-    managers, workers_group = _swarm_groups(groups)
-    hostvars = groups.get("_meta", {}).get("hostvars", {})
-    hosts = _hosts(groups, managers) + (_hosts(groups, workers_group) if workers else [])
-    return {host: hostvars.get(host, {}) for host in hosts}
+    return sorted(inventories.read(path).nodes)
 
 
 def hosts_of(path: Path) -> dict[str, dict[str, Any]]:
     """Every node of the swarm, managers first in inventory order, each with its variables."""
-    return _with_vars(path, workers=True)
+    read = inventories.read(path)
+    return read.with_vars(read.nodes)
 
 
 def managers_of(path: Path) -> dict[str, dict[str, Any]]:
     """The swarm's managers in inventory order, each with its variables (connection settings among them)."""
-    return _with_vars(path, workers=False)
+    read = inventories.read(path)
+    return read.with_vars(read.managers)
 
 
 def exercise(name: str) -> dict[str, Any]:

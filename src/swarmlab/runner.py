@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import io
 import json
 import os
 import re
@@ -21,7 +19,9 @@ from typing import Any
 
 import ansible_runner
 
+from swarmlab import inventory as inventories
 from swarmlab import paths
+from swarmlab.lab import LabError
 
 STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
 
@@ -197,62 +197,15 @@ def _env(own_config: bool = True) -> dict[str, str]:
     return env
 
 
-def read_inventory(inventory: str | Path) -> dict[str, Any]:
-    """The inventory as `ansible-inventory --list` reads it (groups with hosts/children, _meta)."""
-    # An inventory source Ansible cannot parse is an error, not an empty inventory.
-    env = {**_env(), "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True"}
-    # ansible-runner looks ansible-inventory up on this process's PATH.
-    if not os.environ.get("PATH", "").startswith(str(Path(sys.executable).parent) + os.pathsep):
-        os.environ["PATH"] = env["PATH"]
-    # Without a private directory of ours, ansible-runner makes one in /tmp and leaves it there, with the
-    # inventory's hostvars and this process's environment in its artifacts.
-    private = tempfile.mkdtemp(prefix="swarmlab-inventory-")
-    try:
-        out, err = ansible_runner.get_inventory(
-            action="list",
-            inventories=[str(Path(inventory).absolute())],
-            response_format="json",
-            quiet=True,
-            envvars=env,
-            private_data_dir=private,
-        )
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
-    if not isinstance(out, dict):
-        text = re.sub(r"\[(WARNING|ERROR)\]: ", "", " ".join(str(err or out).split()))
-        raise ValueError(text.split(" <<< caused by")[0])
-    return out
-
-
 # Every host in its own fork (Ansible's default is 5): a task takes as long as its slowest host.
 FORKS_MIN, FORKS_MAX = 5, 64
 
 
-@dataclass(frozen=True)
-class _InventoryRead:
-    hosts: int
-    lab: bool  # a lab's inventory (lab_nodes writes swarmlab_lab into it)
-
-
-@functools.cache
-def _read(path: str, mtime: float) -> _InventoryRead | None:
-    # Ansible's own inventory parser, in this process: no second ansible-inventory run per playbook.
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-
+def _inventory_read(inventory: str | Path | None) -> inventories.Inventory | None:
     try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            inv = InventoryManager(loader=DataLoader(), sources=[path])
-            hosts = inv.get_hosts()
-            lab = "swarmlab_lab" in inv.groups["all"].get_vars() or any("swarmlab_lab" in h.get_vars() for h in hosts)
-            return _InventoryRead(hosts=len(hosts), lab=lab)
-    except Exception:  # an unreadable inventory is reported by the run itself
+        return inventories.read(inventory) if inventory else None
+    except LabError:  # an unreadable inventory is reported by the run itself
         return None
-
-
-def _inventory_read(inventory: str | Path | None) -> _InventoryRead | None:
-    path = Path(inventory) if inventory else None
-    return _read(str(path), path.stat().st_mtime) if path and path.exists() else None
 
 
 def forks_for(hosts: int | None = None, inventory: str | Path | None = None) -> int | None:
@@ -261,7 +214,7 @@ def forks_for(hosts: int | None = None, inventory: str | Path | None = None) -> 
     None when neither is known: ansible.cfg's forks apply.
     """
     if hosts is None and (read := _inventory_read(inventory)):
-        hosts = read.hosts
+        hosts = len(read.groups.get("all", ()))
     return None if hosts is None else max(FORKS_MIN, min(FORKS_MAX, hosts))
 
 

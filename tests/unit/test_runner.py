@@ -2,7 +2,8 @@
 
 import tempfile
 
-from swarmlab.runner import FORKS_MAX, FORKS_MIN, PlaybookError, read_inventory, run_playbook
+from swarmlab import inventory
+from swarmlab.runner import FORKS_MAX, FORKS_MIN, PlaybookError, run_playbook
 
 
 def book(root):
@@ -95,7 +96,7 @@ def test_an_inventory_path_relative_to_the_callers_directory_reaches_its_hosts(r
     r = run_playbook(root / "tests/unit/playbooks/forks.yml", "hosts.yml")
     assert r.ok, r.failures or r.error
     assert int(r.facts["h0"]["run_forks"]) == FORKS_MIN
-    assert sorted(read_inventory("hosts.yml")["_meta"]["hostvars"]) == ["h0", "h1"]
+    assert sorted(inventory.read("hosts.yml").hostvars) == ["h0", "h1"]
 
 
 def test_forks_follow_the_given_host_count_within_bounds(root, tmp_path):
@@ -107,12 +108,20 @@ def test_forks_follow_the_given_host_count_within_bounds(root, tmp_path):
 
 
 def test_reading_an_inventory_leaves_nothing_in_the_temporary_directory(tmp_path, monkeypatch):
-    # ansible-runner's own private directory would keep the hostvars (a password here) and the environment.
+    # Read in this process: no private directory of ansible-runner's keeps the hostvars (a password here).
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text("all:\n  hosts:\n    node1:\n      ansible_become_password: not-a-real-password\n")
-    out = read_inventory(inventory)
-    assert out["_meta"]["hostvars"]["node1"]["ansible_become_password"] == "not-a-real-password"
+    path = tmp_path / "hosts.yml"
+    path.write_text("all:\n  hosts:\n    node1:\n      ansible_become_password: not-a-real-password\n")
+    read = inventory.read(path)
+    assert read.hostvars["node1"]["ansible_become_password"] == "not-a-real-password"
     assert list(temp.iterdir()) == []
+
+
+def test_group_vars_beside_the_inventory_reach_its_hosts(root):
+    # As ansible-inventory --list gives them: inventory/example's group_vars/all.yml.
+    read = inventory.read(root / "inventory/example/hosts.yml")
+    assert read.managers == ["mestre"] and read.workers == ["escravo1", "escravo2"]
+    assert read.hostvars["escravo1"]["docker_engine_source"] == "official"
+    assert not read.lab
