@@ -32,8 +32,8 @@ def replicas_problem(replicas: Any, cap: Any = None) -> str:
         return f'replicas must be a whole number of 0 or more (got "{replicas}")'
     if cap not in (None, "") and int(replicas) > int(cap):
         return (
-            f"{replicas} replicas are more than this lab can hold ({cap}: swarm_services_max_replicas, set by the lab "
-            "for its nodes' memory); lower the replicas or add nodes"
+            f"{replicas} replicas are more than the {cap} swarm_services_max_replicas allows (a cap the inventory sets, "
+            "e.g. for its nodes' memory); lower the replicas or add nodes"
         )
     return ""
 

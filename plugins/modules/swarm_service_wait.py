@@ -196,7 +196,7 @@ def judge(
                    if t.get("NodeID", "") in down and t.get("Status", {}).get("State") in NOT_STARTED
                    and (after is None or (stamp(t.get("CreatedAt")) or after) > after)})  # this change's tasks only
     held_note = (f"Swarm's {'rollback' if state == 'rollback_started' else 'update'} waits for a task it placed on "
-                 f"{', '.join(held)}, down before the task started: `swarmlab rollback {name}` ends it (back to the "
+                 f"{', '.join(held)}, down before the task started: `docker service update --rollback {name}` ends it (back to the "
                  "previous spec); run the change again once the node is back.") if held and settling else ""
     look = {"running": len(on_image), "replicas": want, "image": want_image, "update_state": state or "", "errors": told,
             "converged": converged, "held": held_note}
@@ -207,7 +207,7 @@ def judge(
     if state in ("paused", "rollback_paused"):
         what = "rollback" if state == "rollback_paused" else operation
         reason = told or status.get("Message", "")
-        hint = f" Run `swarmlab rollback {name}` to go back." if state == "paused" else ""
+        hint = f" Run `docker service update --rollback {name}` to go back." if state == "paused" else ""
         return failed(f"{what} of {name} paused by Swarm: {reason}; now {standing} (of {want} wanted).{hint}")
     # Without a change to judge, a finished rollback is where the service stands, not a verdict.
     if operation != "rollback" and state == "rollback_completed" and after is not None:

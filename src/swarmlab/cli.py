@@ -7,6 +7,7 @@ import functools
 import inspect
 import json
 import os
+import re
 import tempfile
 import typing
 from collections import Counter
@@ -430,9 +431,22 @@ def ui(
     err.print("swarmlab ui stopped", highlight=False)
 
 
+# The roles name Docker's own commands; the CLI adds its own beside them.
+_HINTS = (
+    (re.compile(r"`docker service update --rollback ([^`\s]+)`"), r"`docker service update --rollback \1` (swarmlab rollback \1)"),
+    (re.compile(r"docker node update --availability active NODE"), "docker node update --availability active NODE; swarmlab activate NODE"),
+)
+
+
+def with_cli_hints(text: str) -> str:
+    for pattern, hint in _HINTS:
+        text = pattern.sub(hint, text)
+    return text
+
+
 def main() -> None:
     try:
         app()
     except (lab.LabError, PlaybookError) as exc:
-        err.print(f"[red]swarmlab:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[red]swarmlab:[/] {escape(with_cli_hints(str(exc)))}", highlight=False)
         raise SystemExit(1) from None

@@ -388,7 +388,7 @@ def test_failed_update_keeps_what_answers_and_ends_with_swarms_verdict(lab):
     load.assert_unbroken(least=10)
     [failure] = result.failures
     assert failure.message.startswith("update of WEB paused by Swarm: No such image: swarmlab/nginx:9.9"), failure.message
-    assert "running swarmlab/httpd:2.4 (of 5 wanted)" in failure.message and "swarmlab rollback WEB" in failure.message
+    assert "running swarmlab/httpd:2.4 (of 5 wanted)" in failure.message and "`docker service update --rollback WEB`" in failure.message
     assert proxy_ports("WEB") == [80]  # the update changed the image only
 
     with Continuity(urls(80), expect="It works!") as load:
@@ -448,9 +448,9 @@ def test_scale_changes_the_replicas_only(lab):
         ("scale", {"service": "WEB-proxy", "replicas": 2}, "WEB-proxy is a global service"),
         ("rm", {"service": "NOPE"}, "No service NOPE in this swarm"),
         # A lab of 3 nodes holds 75 replicas (25 per node): more is refused before any task starts.
-        ("scale", {"service": "WEB", "replicas": 10000}, "WEB: 10000 replicas are more than this lab can hold (75: swarm_services_max_replicas"),
+        ("scale", {"service": "WEB", "replicas": 10000}, "WEB: 10000 replicas are more than the 75 swarm_services_max_replicas allows"),
         ("services", {"swarm_services_specs": [{"name": "HUGE", "image": "swarmlab/nginx:1.12.1", "replicas": 10000}]},
-         "Service HUGE: 10000 replicas are more than this lab can hold (75"),
+         "Service HUGE: 10000 replicas are more than the 75 swarm_services_max_replicas allows"),
         # The first spec is good; the second's faults stop both, each named.
         ("services", {"swarm_services_specs": [{"name": "FINE", "image": "swarmlab/nginx:1.12.1"},
                                                {"name": "bad name", "image": "swarmlab/nginx:1.12.1", "ports": [{"published": 80, "target": 0}]}]},

@@ -105,3 +105,12 @@ def test_ui_shows_why_the_manager_cannot_be_reached(tmp_path):
     finally:
         rc, out = ui_server.stop(proc)
     assert rc == 0 and "swarmlab ui stopped" in out and "Traceback" not in out
+
+
+def test_the_cli_adds_its_own_commands_beside_dockers():
+    from swarmlab.cli import with_cli_hints
+
+    said = "update of WEB paused by Swarm: No such image; now 2 running (of 3 wanted). Run `docker service update --rollback WEB` to go back."
+    assert with_cli_hints(said).endswith("Run `docker service update --rollback WEB` (swarmlab rollback WEB) to go back.")
+    assert "swarmlab activate NODE" in with_cli_hints("Make another node active first (docker node update --availability active NODE on a manager)")
+    assert with_cli_hints("nothing to add") == "nothing to add"

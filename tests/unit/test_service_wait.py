@@ -77,7 +77,7 @@ def test_a_paused_update_ends_the_wait_with_the_tasks_errors(wait):
     look = judge(wait, svc, tasks)
     assert look["failed"] and look["msg"] == (
         "update of WEB paused by Swarm: No such image: nginx:9.9 (worker1); now 1 running httpd:2.4 (of 2 wanted). "
-        "Run `swarmlab rollback WEB` to go back."
+        "Run `docker service update --rollback WEB` to go back."
     )
 
 
@@ -117,7 +117,7 @@ def test_a_task_placed_on_a_node_that_went_down_is_named_with_the_way_out(wait):
     look = judge(wait, service("httpd:2.5", update=updating), tasks, down=frozenset({"n2"}))
     assert not look["done"]
     assert look["held"].startswith("Swarm's update waits for a task it placed on worker1, down before the task started:")
-    assert "`swarmlab rollback WEB`" in look["held"]
+    assert "`docker service update --rollback WEB`" in look["held"]
     # The same node up again: the task may yet start, nothing to name.
     assert judge(wait, service("httpd:2.5", update=updating), tasks)["held"] == ""
     # An older task from before this change is not this change's.

@@ -60,8 +60,8 @@ def test_every_problem_is_named_with_its_service_and_field(checks):
         "spec 5: not a mapping with name and image (got 'just a string')",
         f"Service {'x' * 58}: name must be a DNS label: letters, digits and inner '-', 1-57 characters (its proxy adds '-proxy')",
         "Service NOIMAGE: image is missing",
-        "Service HUGE: 10000 replicas are more than this lab can hold (100: swarm_services_max_replicas, set by the lab "
-        "for its nodes' memory); lower the replicas or add nodes",
+        "Service HUGE: 10000 replicas are more than the 100 swarm_services_max_replicas allows (a cap the inventory sets, "
+        "e.g. for its nodes' memory); lower the replicas or add nodes",
     ]
 
 
