@@ -186,3 +186,20 @@ def test_cli_passes_extra_vars_and_reads_a_vault_with_its_password_file(served, 
     assert passed.returncode == 0, passed.stdout + passed.stderr
     rows = json.loads(passed.stdout)["checks"]
     assert [r["detail"] for r in rows if r["check"] == "http" and "Welcome to nginx!" in r["detail"]]
+
+
+def test_each_roles_variables_are_documented_from_its_argument_specs(consumer):
+    top, env, _ = consumer
+    roles = ["docker_engine", "swarm", "swarm_services", "verify", "docker_prune"]
+    doc = subprocess.run(
+        [BIN / "ansible-doc", "-t", "role", "--json", *(f"swarmlab.swarm.{r}" for r in roles)],
+        capture_output=True, text=True, cwd=top, env=env, timeout=120,
+    )
+    assert doc.returncode == 0, doc.stderr
+    docs = json.loads(doc.stdout)
+    assert set(docs) == {f"swarmlab.swarm.{r}" for r in roles}
+    for name, role in docs.items():
+        options = role["entry_points"]["main"]["options"]
+        assert options and all(o.get("description") for o in options.values()), name
+    assert "swarm_data_path_port" in docs["swarmlab.swarm.swarm"]["entry_points"]["main"]["options"]
+    assert "rotate" in docs["swarmlab.swarm.swarm"]["entry_points"]
