@@ -14,3 +14,9 @@ def engine_start(container):
         ["systemctl", "show", "docker.service", "--property=ExecMainStartTimestampMonotonic", "--value"])
     assert rc == 0, out
     return int(out) / 1e6
+
+
+def sh(lab, node, cmd):
+    """A shell command in the lab's node container: (exit code, output)."""
+    rc, out = docker.from_env().containers.get(f"{lab}-{node}").exec_run(["sh", "-c", cmd])
+    return rc, out.decode()

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import docker
 import pytest
 
 from swarmlab.runner import run_playbook
+from tests import nodes
 
 pytestmark = pytest.mark.docker
 
@@ -27,8 +27,7 @@ EVENTS: list[dict] = []
 
 
 def sh(node, cmd):
-    rc, out = docker.from_env().containers.get(f"{LAB}-{node}").exec_run(["sh", "-c", cmd])
-    return rc, out.decode()
+    return nodes.sh(LAB, node, cmd)
 
 
 def swarm_info(node="manager1"):
