@@ -21,6 +21,7 @@ class Continuity:
         self.ok: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
         self.errors: list[str] = []
+        self.failed_at: list[tuple[str, float]] = []  # (url, time.monotonic()) of every failed request
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -37,6 +38,8 @@ class Continuity:
             except requests.RequestException as exc:
                 good, why = False, type(exc).__name__
             (self.ok if good else self.failed)[url] += 1
+            if not good:
+                self.failed_at.append((url, time.monotonic()))
             if not good and len(self.errors) < 10:
                 self.errors.append(f"{url}: {why}")
             time.sleep(0.02)

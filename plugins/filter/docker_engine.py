@@ -40,6 +40,31 @@ def dpkg_unselected(names: list[str], dpkg_lines: list[str], selection: str) -> 
     return [n for n in names if n not in installed or installed[n][1] != SELECTIONS[selection]]
 
 
+def dpkg_installed(dpkg_lines: list[str]) -> dict[str, str]:
+    """name -> version of the packages dpkg shows as installed."""
+    return {name: version for name, (version, _) in _installed(dpkg_lines).items()}
+
+
+def change_lines(changes: list[str], dpkg_lines: list[str], removed: list[str]) -> list[str]:
+    """What apt would do to each package of `changes` (NAME or NAME=VERSION; the names in `removed` go), from what dpkg has."""
+    installed = dpkg_installed(dpkg_lines)
+    lines = []
+    for item in changes:
+        name, version = item.partition("=")[::2]
+        have = installed.get(name, "not installed")
+        lines.append(f"{name} {have} removed" if name in removed else f"{name} {have} → {version or 'newest'}")
+    return lines
+
+
+def upgrade_order(members: list[dict[str, Any]]) -> list[str]:
+    """The order a rolling upgrade takes swarm members in: managers first, the leader last of them, then workers,
+    each group in the given (inventory) order. `members`: {"host", "manager", "leader"}."""
+    managers = [m for m in members if m.get("manager")]
+    return [m["host"] for m in managers if not m.get("leader")] + [m["host"] for m in managers if m.get("leader")] + [
+        m["host"] for m in members if not m.get("manager")
+    ]
+
+
 def dpkg_major(name: str, dpkg_lines: list[str]) -> int | None:
     """The upstream major version of an installed package (epoch and Debian revision left out); None if not installed."""
     have = _installed(dpkg_lines).get(name)
@@ -53,4 +78,7 @@ class FilterModule:
             "docker_engine_dpkg_missing": dpkg_missing,
             "docker_engine_dpkg_unselected": dpkg_unselected,
             "docker_engine_dpkg_major": dpkg_major,
+            "docker_engine_dpkg_installed": dpkg_installed,
+            "docker_engine_upgrade_order": upgrade_order,
+            "docker_engine_change_lines": change_lines,
         }

@@ -7,6 +7,9 @@ PlaybookError with a one-line message; a check that finds problems returns them 
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +50,19 @@ class CheckReport:
 class PruneReport:
     result: RunResult
     freed: dict[str, dict[str, int]]  # per node: freed_bytes, containers, images, networks, volumes
+
+
+@dataclass(frozen=True)
+class UpgradeReport:
+    result: RunResult
+    # The swarm members upgraded one at a time, in their order: host, manager, leader, changes ("NAME FROM → TO").
+    plan: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    result: RunResult
+    path: Path  # the archive, mode 0600
 
 
 @dataclass(frozen=True)
@@ -274,6 +290,58 @@ def rotate(what: list[str], inventory_path: Path | None = None, *, verbose: bool
     if not what or unknown:
         raise LabError(f"say what to rotate: {', '.join(ROTATIONS)} (got {', '.join(what) or 'nothing'})")
     return _run("rotate", inventory(inventory_path), {"rotate": ",".join(what)}, verbose, on_event)
+
+
+def upgrade(
+    version: str | None = None,
+    drain: bool = True,
+    check: bool = False,
+    inventory_path: Path | None = None,
+    *,
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
+) -> UpgradeReport:
+    """The engines to `version` (an apt version; default: the inventory's docker_engine_version): swarm members one
+    at a time, managers first with the leader last, then workers, each drained, upgraded, ready again and made
+    active. check: only list that order and each node's packages."""
+    extravars: dict[str, Any] = {}
+    if version:
+        extravars["docker_engine_version"] = version
+    if not drain:
+        extravars["docker_engine_upgrade_drain"] = False
+    result = _run("upgrade", inventory(inventory_path), extravars, verbose, on_event, check=check)
+    return UpgradeReport(result=result, plan=_fact(result, "docker_engine_upgrade_plan") or [])
+
+
+def backup(
+    output: Path | None = None,
+    drain: bool = True,
+    inventory_path: Path | None = None,
+    *,
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
+) -> BackupReport:
+    """Docker's swarm backup from a manager that is not the leader; returns the archive (mode 0600: it holds the
+    swarm's keys). output: where to put it (default: swarm_backup_dir, ~/.local/state/swarmlab/backups)."""
+    extravars: dict[str, Any] = {} if drain else {"swarm_backup_drain": False}
+    with tempfile.TemporaryDirectory(prefix="swarmlab-backup-") as private:  # mode 0700
+        if output is not None:
+            if output.is_dir():
+                raise LabError(f"{output} is a directory; give the archive's file name (-o DIR/swarm.tar.gz)")
+            if not output.parent.is_dir():
+                raise LabError(f"no directory {output.parent} for the archive; create it first")
+            extravars["swarm_backup_dir"] = private
+        result = _run("backup", inventory(inventory_path), extravars, verbose, on_event)
+        made = Path(_fact(result, "swarm_backup_path"))
+        if output is None:
+            return BackupReport(result=result, path=made)
+        # Never readable by others, not even for a moment: written 0600 from the start, then moved into place.
+        partial = output.with_name(f".{output.name}.partial")
+        with made.open("rb") as src, os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as dst:
+            os.fchmod(dst.fileno(), 0o600)
+            shutil.copyfileobj(src, dst)
+        os.replace(partial, output)
+        return BackupReport(result=result, path=output)
 
 
 def availability(

@@ -294,6 +294,44 @@ def rotate(
 
 @app.command()
 @with_ansible_options
+def upgrade(
+    version: Annotated[str | None, typer.Option(help="apt version of docker-ce and docker-ce-cli (default: the inventory's docker_engine_version).")] = None,
+    drain: Annotated[bool, typer.Option(help="Drain each node before its upgrade (--no-drain: its tasks stop while its engine restarts).")] = True,
+    check: Annotated[bool, typer.Option("--check", help="Only list the order and each node's packages, from → to.")] = False,
+    as_json: Json = False,
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """Upgrade the engines one node at a time: managers first, the leader last, then workers; each drained, upgraded, ready again."""
+    report = _step("upgrade (check)" if check else "upgrade", verbose, api.upgrade, version, drain, check, inventory)
+    if as_json:
+        print(json.dumps(report.plan, indent=2))
+        return
+    if not report.plan:
+        console.print("No engine in a swarm changes packages" + (" (engines outside a swarm are installed at once)." if report.result.changed else "."))
+        return
+    table = Table("#", "NODE", "ROLE", "PACKAGES")
+    for i, m in enumerate(report.plan, 1):
+        role = ("manager, leader" if m["leader"] else "manager") if m["manager"] else "worker"
+        table.add_row(str(i), m["host"], role, "\n".join(m["changes"]))
+    console.print(table)
+
+
+@app.command()
+@with_ansible_options
+def backup(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The archive's file (default: ~/.local/state/swarmlab/backups/swarm-ID-ENGINE-TIME.tar.gz).")] = None,
+    drain: Annotated[bool, typer.Option(help="Drain the manager first (--no-drain: its tasks stop while its engine is stopped).")] = True,
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """Back up the swarm from a manager that is not the leader (Docker's procedure); the archive is mode 0600."""
+    path = _step("backup", verbose, api.backup, output, drain, inventory).path
+    console.print(f"{path} ({path.stat().st_size / 1048576:.1f} MiB, mode 0600: it holds the swarm's keys)")
+
+
+@app.command()
+@with_ansible_options
 def drain(node: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Move a node's tasks elsewhere and keep new ones off it, waited for (docker node update --availability drain)."""
     _step(f"drain {node}", verbose, api.availability, node, "drain", inventory)

@@ -3,57 +3,19 @@ docker-compose-plugin by Docker's names and version strings, from a local signed
 (repackaged from the distribution's packages: Docker's repository is out of reach), on Debian 12 and Ubuntu
 24.04 nodes. One lab per release; the tests run in file order for each."""
 
-import docker
 import pytest
-import requests
 
 from swarmlab.runner import run_playbook
 from tests.docker_fixtures import ubuntu_images
+from tests.mirror import PACKAGES, Mirror
 
 pytestmark = pytest.mark.docker
 
 DOCKER_FPR = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
-PACKAGES = ["docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin"]
 RELEASES = {
     "bookworm": {"distribution": "debian", "subnet": "172.30.20.0/24", "suffix": "~debian.12~bookworm"},
     "noble": {"distribution": "ubuntu", "subnet": "172.30.31.0/24", "suffix": "~ubuntu.24.04~noble"},
 }
-
-
-class Mirror:
-    def __init__(self, release, inventory):
-        self.release, self.inventory, self.lab = release, inventory, f"it-repo-{release}"
-        rc, fpr = self.sh("mirror", "GNUPGHOME=/srv/gnupg gpg --batch --with-colons --list-keys | awk -F: '/^fpr:/{print $10; exit}'")
-        assert rc == 0 and len(fpr.strip()) == 40, fpr
-        self.fingerprint = fpr.strip()
-        rc, ip = self.sh("mirror", "hostname -I")
-        self.url = f"http://{ip.split()[0]}/linux/{RELEASES[release]['distribution']}"
-        index = requests.get(f"{self.url}/dists/{release}/stable/binary-amd64/Packages", timeout=10)
-        index.raise_for_status()
-        self.versions = {}  # package -> its versions in the mirror, oldest first
-        for stanza in index.text.strip().split("\n\n"):
-            fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line)
-            self.versions.setdefault(fields["Package"], []).append(fields["Version"])
-        for versions in self.versions.values():
-            versions.sort(key=lambda v: v.split("-")[-1])
-
-    def sh(self, node, cmd):
-        rc, out = docker.from_env().containers.get(f"{self.lab}-{node}").exec_run(["sh", "-c", cmd])
-        return rc, out.decode()
-
-    def official(self, fingerprint=None, **extra):
-        """The role's defaults (its package set), pointed at this mirror."""
-        return {
-            "docker_engine_source": "official",
-            "docker_engine_repo_url": self.url,
-            "docker_engine_repo_key_fingerprint": fingerprint or self.fingerprint,
-            **extra,
-        }
-
-    def installed(self, node):
-        """package -> version of the Docker packages dpkg has installed on the node."""
-        rc, out = self.sh(node, "dpkg-query -W -f '${Package} ${Version} ${db:Status-Status}\\n' " + " ".join(PACKAGES + ["docker.io", "containerd", "runc", "docker-buildx", "docker-compose-v2"]))
-        return {p: v for p, v, status in (line.split(" ") for line in out.splitlines() if line.count(" ") == 2) if status == "installed"}
 
 
 @pytest.fixture(scope="module", params=list(RELEASES))
@@ -66,7 +28,7 @@ def mirror(request, make_lab, root):
     inventory = make_lab(f"it-repo-{release}", RELEASES[release]["subnet"], nodes, lab_nodes_image=f"swarmlab/node:{release}")
     result = run_playbook(root / "tests/integration/playbooks/apt_mirror.yml", inventory)
     assert result.ok, result.failures or result.error
-    m = Mirror(release, inventory)
+    m = Mirror(release, inventory, f"it-repo-{release}", RELEASES[release]["distribution"])
     suffix = RELEASES[release]["suffix"]
     # Two docker-ce builds in Docker's version format, the rest once.
     assert len(m.versions["docker-ce"]) == 2 and all(v.startswith("5:") and v.endswith(suffix) for v in m.versions["docker-ce"])

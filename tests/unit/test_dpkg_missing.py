@@ -64,3 +64,29 @@ def test_the_engines_major_version_without_epoch_or_revision(filters):
     assert filters.dpkg_major("docker.io", ["docker.io 26.1.3-0ubuntu1~24.04.1 hi "]) == 26
     assert filters.dpkg_major("docker-buildx-plugin", LINES) is None  # half-installed
     assert filters.dpkg_major("docker.io", []) is None
+
+
+@pytest.fixture(scope="module")
+def filters(root):
+    return load_plugin(root / "plugins/filter/docker_engine.py", "docker_engine_filters")
+
+
+def test_each_change_says_what_apt_does_from_what_dpkg_has(filters):
+    changes = ["docker-ce=5:28.5.2-2~ubuntu.24.04~noble", "docker-compose-plugin", "docker.io"]
+    assert filters.change_lines(changes, LINES + ["docker.io 26.1.3-0ubuntu1 ii "], ["docker.io"]) == [
+        "docker-ce 5:28.5.2-1~ubuntu.24.04~noble → 5:28.5.2-2~ubuntu.24.04~noble",
+        "docker-compose-plugin not installed → newest",
+        "docker.io 26.1.3-0ubuntu1 removed",
+    ]
+
+
+def test_a_rolling_upgrade_takes_managers_first_the_leader_last_then_workers(filters):
+    members = [
+        {"host": "worker1", "manager": False, "leader": False},
+        {"host": "manager1", "manager": True, "leader": True},
+        {"host": "manager2", "manager": True, "leader": False},
+        {"host": "worker2", "manager": False, "leader": False},
+        {"host": "manager3", "manager": True, "leader": False},
+    ]
+    assert filters.upgrade_order(members) == ["manager2", "manager3", "manager1", "worker1", "worker2"]
+    assert filters.upgrade_order([]) == []
