@@ -344,6 +344,17 @@ def backup(
         return BackupReport(result=result, path=output)
 
 
+def recover(
+    node: str | None = None, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None
+) -> RunResult:
+    """Docker's recovery from a lost quorum, from `node` (default: the first listed manager that answers): refused
+    while any manager sees a leader."""
+    path = inventory(inventory_path)
+    if node is not None and node not in managers_of(path):
+        raise LabError(f"{node!r} is not a manager of the inventory; its managers: {', '.join(managers_of(path))}")
+    return _run("recover", path, {"recover_node": node} if node else {}, verbose, on_event)
+
+
 def availability(
     node: str, state: str, inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None
 ) -> RunResult:

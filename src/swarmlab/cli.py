@@ -332,6 +332,17 @@ def backup(
 
 @app.command()
 @with_ansible_options
+def recover(
+    node: Annotated[str | None, typer.Option(help="The manager to recover from (default: the first listed that answers).")] = None,
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """After a lost quorum: a new swarm of a manager that answers and its state (docker swarm init --force-new-cluster); the others join again."""
+    _step("recover", verbose, api.recover, node, inventory)
+
+
+@app.command()
+@with_ansible_options
 def drain(node: str, inventory: Inventory = None, verbose: Verbose = False) -> None:
     """Move a node's tasks elsewhere and keep new ones off it, waited for (docker node update --availability drain)."""
     _step(f"drain {node}", verbose, api.availability, node, "drain", inventory)
@@ -473,6 +484,9 @@ def ui(
 _HINTS = (
     (re.compile(r"`docker service update --rollback ([^`\s]+)`"), r"`docker service update --rollback \1` (swarmlab rollback \1)"),
     (re.compile(r"docker node update --availability active NODE"), "docker node update --availability active NODE; swarmlab activate NODE"),
+    (re.compile(r"\(playbooks/recover\.yml\)"), "(swarmlab recover [--node NAME])"),
+    (re.compile(r"\(-e docker_engine_upgrade_drain=false\)"), "(swarmlab upgrade --no-drain)"),
+    (re.compile(r"\(-e swarm_backup_drain=false\)"), "(swarmlab backup --no-drain)"),
 )
 
 

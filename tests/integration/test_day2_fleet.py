@@ -1,7 +1,8 @@
 """Day 2 on a fleet of 3 managers and 2 workers installed from a signed Docker-style mirror (served by manager1):
 a rolling engine upgrade from one docker-ce build to the next (the same binaries: judged by dpkg's version and each
 engine's process and start time) and a backup, each with requests going to every node and, for the upgrade, a
-watch on the swarm's leader and WEB's running tasks. Tests run in file order."""
+watch on the swarm's leader and WEB's running tasks; then a lost quorum, said as such and recovered from.
+Tests run in file order."""
 
 import datetime
 import json
@@ -191,3 +192,45 @@ def test_a_backup_from_a_follower_keeps_the_other_nodes_answering_and_is_mode_06
     assert any(n.startswith("swarm/raft/") for n in names) and "swarm/certificates/swarm-root-ca.crt" in names, names[:20]
     rc, left = sh(backed, "ls /var/lib/docker/swarmlab-backup.tar.gz")
     assert rc != 0, left
+
+
+def test_a_lost_quorum_is_said_and_recovered_from_the_survivor_and_the_old_managers_join_again(lab):
+    old, new = lab.versions["docker-ce"]
+    rc, token_before = sh("manager3", "docker swarm join-token -q worker")
+    assert rc == 0, token_before
+    for m in ("manager1", "manager2"):
+        rc, out = sh(m, "systemctl stop docker.socket docker.service")
+        assert rc == 0, out
+    start, said = time.monotonic(), ""
+    while "quorum lost" not in said and time.monotonic() - start < 30:
+        check = run_playbook("verify", lab.inventory)
+        said = " ".join(f.message for f in check.failures)
+    assert "quorum lost: 1 of 3 managers reachable (manager3; not: manager1, manager2)" in said, said
+    assert "docker swarm init --force-new-cluster" in said
+
+    recovered = run_playbook("recover", lab.inventory)
+    assert recovered.ok, recovered.failures or recovered.error
+    # The two come back with the old Raft membership, as a majority of it; the next run makes them leave and join.
+    for m in ("manager1", "manager2"):
+        rc, out = sh(m, "systemctl start docker.service")
+        assert rc == 0, out
+    site = run_playbook("site", lab.inventory, lab.official(docker_engine_version=new))
+    assert site.ok, site.failures or site.error
+
+    views = {}
+    for m in MANAGERS:
+        rc, out = sh(m, "docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.ManagerStatus}}'")
+        assert rc == 0, (m, out)
+        views[m] = sorted(out.splitlines())
+    assert views["manager1"] == views["manager2"] == views["manager3"], views  # one swarm, seen alike
+    rows = [line.split() for line in views["manager3"]]
+    assert sorted(r[1] for r in rows) == sorted(n["name"] for n in NODES), rows  # no stale entries
+    assert all(r[2] == "Ready" for r in rows) and sum(r[3:] == ["Leader"] for r in rows) == 1, rows
+    ids = {r[0] for r in rows}
+    for n in NODES:
+        rc, out = sh(n["name"], "docker info --format '{{.Swarm.NodeID}}'")
+        assert out.strip() in ids, (n["name"], out)
+    rc, token_after = sh("manager3", "docker swarm join-token -q worker")
+    assert token_after.strip() != token_before.strip()
+    check = run_playbook("verify", lab.inventory, exercise("nginx"))
+    assert check.ok, check.failures

@@ -114,3 +114,13 @@ def test_the_cli_adds_its_own_commands_beside_dockers():
     assert with_cli_hints(said).endswith("Run `docker service update --rollback WEB` (swarmlab rollback WEB) to go back.")
     assert "swarmlab activate NODE" in with_cli_hints("Make another node active first (docker node update --availability active NODE on a manager)")
     assert with_cli_hints("nothing to add") == "nothing to add"
+
+
+def test_day2_operations_refuse_bad_input_before_any_run(root, tmp_path):
+    example = str(root / "inventory/example/hosts.yml")
+    assert line(run("recover", "--node", "escravo1", "-i", example)) == (
+        "swarmlab: 'escravo1' is not a manager of the inventory; its managers: mestre")
+    assert line(run("backup", "-o", str(tmp_path), "-i", example)) == (
+        f"swarmlab: {tmp_path} is a directory; give the archive's file name (-o DIR/swarm.tar.gz)")
+    assert line(run("backup", "-o", str(tmp_path / "no" / "x.tar.gz"), "-i", example)) == (
+        f"swarmlab: no directory {tmp_path / 'no'} for the archive; create it first")
