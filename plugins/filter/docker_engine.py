@@ -42,7 +42,7 @@ def dpkg_unselected(names: list[str], dpkg_lines: list[str], selection: str) -> 
 
 def dpkg_installed(dpkg_lines: list[str]) -> dict[str, str]:
     """name -> version of the packages dpkg shows as installed."""
-    return {name: version for name, (version, _) in _installed(dpkg_lines).items()}
+    return {name: have[0] for name, have in _installed(dpkg_lines).items()}
 
 
 def change_lines(changes: list[str], dpkg_lines: list[str], removed: list[str]) -> list[str]:
