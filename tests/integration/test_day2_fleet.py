@@ -20,7 +20,8 @@ from swarmlab.runner import run_playbook
 from tests.continuity import Continuity
 from tests.mirror import Mirror, lab_ip
 
-pytestmark = pytest.mark.docker
+# Five nodes with a real engine install, 8.5 min: the slow tier (.venv/bin/python -m pytest -m slow tests/integration/test_day2_fleet.py).
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 LAB = "it-upgrade"
 NODES = [
