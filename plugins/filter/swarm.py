@@ -5,6 +5,7 @@ manager/constraint/constraint.go) applied to the swarm's node list."""
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import (
@@ -140,6 +141,32 @@ def inventory_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]
     return "; ".join(found)
 
 
+RECOVERED = "swarmlab-recovered"  # playbooks/recover.yml's mark on the swarm: the UTC time of the recovery
+
+
+def _swarm(swarm: Any) -> dict[str, Any]:
+    if isinstance(swarm, str):  # `docker info --format '{{json .Swarm}}'`'s output, or nothing
+        try:
+            swarm = json.loads(swarm)
+        except ValueError:
+            return {}
+    return swarm if isinstance(swarm, dict) else {}
+
+
+def _recovered(swarm: Any) -> str:
+    cluster = _swarm(swarm).get("Cluster") or {}
+    return str(((cluster.get("Spec") or {}).get("Labels") or {}).get(RECOVERED, ""))
+
+
+def stale_manager(swarm: Any, swarms: list[Any]) -> bool:
+    """`swarm`: a node's `docker info` .Swarm (or its JSON); `swarms`: those of the run's nodes. True for a manager left over from
+    before a recovery: its view lacks the newest recovery mark another sees (it would come back with the old Raft
+    membership, and with another such manager could elect a leader of its own)."""
+    latest = max((_recovered(s) for s in swarms), default="")
+    return bool(_swarm(swarm).get("ControlAvailable")) and _recovered(swarm) < latest
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"swarm_drain_refusal": drain_refusal, "swarm_inventory_refusal": inventory_refusal, "swarm_pool_problems": pool_problems}
+        return {"swarm_drain_refusal": drain_refusal, "swarm_inventory_refusal": inventory_refusal, "swarm_pool_problems": pool_problems,
+                "swarm_stale_manager": stale_manager}

@@ -280,12 +280,13 @@ def rollback(service: str, inventory_path: Path | None = None, *, verbose: bool 
     return _run("rollback", inventory(inventory_path), {"service": service}, verbose, on_event)
 
 
-ROTATIONS = ("join-tokens", "ca")
+ROTATIONS = ("join-tokens", "ca", "unlock-key")
 
 
 def rotate(what: list[str], inventory_path: Path | None = None, *, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
-    """`docker swarm join-token --rotate` (worker and manager) and/or `docker swarm ca --rotate`, waited for until every
-    node's certificate is issued by the new root. Once per call: nothing rotates on later runs."""
+    """`docker swarm join-token --rotate` (worker and manager), `docker swarm ca --rotate` (waited for until every
+    node's certificate is issued by the new root) and/or `docker swarm unlock-key --rotate` (the new key written into
+    the inventory's swarm_unlock_key_file). Once per call: nothing rotates on later runs."""
     unknown = [w for w in what if w not in ROTATIONS]
     if not what or unknown:
         raise LabError(f"say what to rotate: {', '.join(ROTATIONS)} (got {', '.join(what) or 'nothing'})")
@@ -353,6 +354,25 @@ def recover(
     if node is not None and node not in managers_of(path):
         raise LabError(f"{node!r} is not a manager of the inventory; its managers: {', '.join(managers_of(path))}")
     return _run("recover", path, {"recover_node": node} if node else {}, verbose, on_event)
+
+
+def restore(
+    archive: Path, node: str | None = None, inventory_path: Path | None = None, *, verbose: bool = False,
+    on_event: EventHandler | None = None,
+) -> RunResult:
+    """Docker's restore from a backup (backup()'s archive) onto `node` (default: the inventory's first manager), a
+    manager with no swarm state and the same or a newer engine; the other nodes join it again. Refused while any
+    manager sees a leader."""
+    path = inventory(inventory_path)
+    archive = archive.expanduser()
+    if not archive.is_file():
+        raise LabError(f"{archive} is not a file: give the archive `swarmlab backup` made")
+    if node is not None and node not in managers_of(path):
+        raise LabError(f"{node!r} is not a manager of the inventory; its managers: {', '.join(managers_of(path))}")
+    extravars: dict[str, Any] = {"restore_file": str(archive.resolve())}
+    if node:
+        extravars["restore_node"] = node
+    return _run("restore", path, extravars, verbose, on_event)
 
 
 def availability(

@@ -284,11 +284,11 @@ def rollback(service: Service, inventory: Inventory = None, verbose: Verbose = F
 @app.command()
 @with_ansible_options
 def rotate(
-    what: Annotated[list[str], typer.Argument(help="join-tokens (worker and manager), ca (the root CA), or both.")],
+    what: Annotated[list[str], typer.Argument(help="join-tokens (worker and manager), ca (the root CA), unlock-key (autolock's key, into swarm_unlock_key_file); one or more.")],
     inventory: Inventory = None,
     verbose: Verbose = False,
 ) -> None:
-    """Rotate the join tokens (docker swarm join-token --rotate) or the root CA (docker swarm ca --rotate), once."""
+    """Rotate the join tokens (docker swarm join-token --rotate), root CA (docker swarm ca --rotate) or unlock key, once."""
     _step(f"rotate {' and '.join(what)}", verbose, api.rotate, what, inventory)
 
 
@@ -339,6 +339,18 @@ def recover(
 ) -> None:
     """After a lost quorum: a new swarm of a manager that answers and its state (docker swarm init --force-new-cluster); the others join again."""
     _step("recover", verbose, api.recover, node, inventory)
+
+
+@app.command()
+@with_ansible_options
+def restore(
+    archive: Annotated[Path, typer.Argument(help="The archive `swarmlab backup` made.")],
+    node: Annotated[str | None, typer.Option(help="The manager to restore onto, one with no swarm state (default: the inventory's first).")] = None,
+    inventory: Inventory = None,
+    verbose: Verbose = False,
+) -> None:
+    """After the managers are lost: a backup onto a fresh or wiped manager (docker swarm init --force-new-cluster); the other nodes join it again."""
+    _step("restore", verbose, api.restore, archive, node, inventory)
 
 
 @app.command()
@@ -487,6 +499,7 @@ _HINTS = (
     (re.compile(r"\(playbooks/recover\.yml\)"), "(swarmlab recover [--node NAME])"),
     (re.compile(r"\(-e docker_engine_upgrade_drain=false\)"), "(swarmlab upgrade --no-drain)"),
     (re.compile(r"\(-e swarm_backup_drain=false\)"), "(swarmlab backup --no-drain)"),
+    (re.compile(r"\(playbooks/upgrade\.yml\)"), "(swarmlab upgrade)"),
 )
 
 

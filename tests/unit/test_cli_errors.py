@@ -113,6 +113,7 @@ def test_the_cli_adds_its_own_commands_beside_dockers():
     said = "update of WEB paused by Swarm: No such image; now 2 running (of 3 wanted). Run `docker service update --rollback WEB` to go back."
     assert with_cli_hints(said).endswith("Run `docker service update --rollback WEB` (swarmlab rollback WEB) to go back.")
     assert "swarmlab activate NODE" in with_cli_hints("Make another node active first (docker node update --availability active NODE on a manager)")
+    assert with_cli_hints("upgrade it first (playbooks/upgrade.yml), or") == "upgrade it first (swarmlab upgrade), or"
     assert with_cli_hints("nothing to add") == "nothing to add"
 
 
@@ -124,3 +125,11 @@ def test_day2_operations_refuse_bad_input_before_any_run(root, tmp_path):
         f"swarmlab: {tmp_path} is a directory; give the archive's file name (-o DIR/swarm.tar.gz)")
     assert line(run("backup", "-o", str(tmp_path / "no" / "x.tar.gz"), "-i", example)) == (
         f"swarmlab: no directory {tmp_path / 'no'} for the archive; create it first")
+    assert line(run("restore", str(tmp_path / "none.tar.gz"), "-i", example)) == (
+        f"swarmlab: {tmp_path / 'none.tar.gz'} is not a file: give the archive `swarmlab backup` made")
+    archive = tmp_path / "swarm.tar.gz"
+    archive.write_bytes(b"")
+    assert line(run("restore", str(archive), "--node", "escravo1", "-i", example)) == (
+        "swarmlab: 'escravo1' is not a manager of the inventory; its managers: mestre")
+    assert line(run("rotate", "keys", "-i", example)) == (
+        "swarmlab: say what to rotate: join-tokens, ca, unlock-key (got keys)")
