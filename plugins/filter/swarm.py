@@ -166,7 +166,12 @@ def stale_manager(swarm: Any, swarms: list[Any]) -> bool:
     return bool(_swarm(swarm).get("ControlAvailable")) and _recovered(swarm) < latest
 
 
+def present(hosts: list[str], hostvars: Any) -> list[str]:
+    """`hosts` in their order, without those marked for removal (`swarm_node_state: absent`)."""
+    return [h for h in hosts or [] if (hostvars.get(h) or {}).get("swarm_node_state") != "absent"]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {"swarm_drain_refusal": drain_refusal, "swarm_inventory_refusal": inventory_refusal, "swarm_pool_problems": pool_problems,
-                "swarm_stale_manager": stale_manager}
+                "swarm_stale_manager": stale_manager, "swarm_present": present}
