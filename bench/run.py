@@ -287,9 +287,17 @@ def _suite_detail() -> dict[str, Any]:
             tests.append({"test": f"{module}::{case.get('name')}", "seconds": round(seconds)})
             count, total = modules.get(module, (0, 0.0))
             modules[module] = (count + 1, total + seconds)
+    # When each container-test worker ended, from the layer's start: how evenly the two shared the modules.
+    docker_start = dict(marks).get("docker", 0)
+    ends: dict[str, int] = {}
+    if (folder / "timeline").exists():
+        for line in (folder / "timeline").read_text().splitlines():
+            at, worker, nodeid = line.split(" ", 2)
+            if worker.startswith("gw") and nodeid.startswith(("tests/integration", "tests/e2e")):
+                ends[worker] = max(ends.get(worker, 0), int(at) - docker_start)
     longest = sorted(tests, key=lambda t: -t["seconds"])[:5]
     per_module = [{"module": m, "tests": c, "seconds": round(t)} for m, (c, t) in sorted(modules.items(), key=lambda kv: -kv[1][1]) if t >= 60]
-    return {"layers": layers, "longest": longest, "modules": per_module}
+    return {"layers": layers, "longest": longest, "modules": per_module, "worker_ends": dict(sorted(ends.items()))}
 
 
 def _suite_markdown(detail: dict[str, Any]) -> list[str]:
@@ -299,6 +307,8 @@ def _suite_markdown(detail: dict[str, Any]) -> list[str]:
     lines = ["", "## Test suite", "", "The last complete, passing `scripts/test` run on this machine (the target row above).", "",
              "| layer | wall time |", "| --- | --- |"]
     lines += [f"| {row['layer']} | {minutes(row['seconds'])} |" for row in detail["layers"]]
+    if detail.get("worker_ends"):
+        lines += ["", "Container tests' workers, last test ended after: " + ", ".join(f"{w} {minutes(s)}" for w, s in detail["worker_ends"].items()) + "."]
     lines += ["", "| five longest tests (setup, call, teardown) | seconds |", "| --- | --- |"]
     lines += [f"| {row['test']} | {row['seconds']} |" for row in detail["longest"]]
     if detail["modules"]:

@@ -3,6 +3,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -38,3 +39,10 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if own := getattr(config, "swarmlab_tempdir", None):
         shutil.rmtree(own, ignore_errors=True)
+
+
+def pytest_runtest_logfinish(nodeid):
+    # scripts/test's timeline of the run: when each test ended, on which worker (bench/run.py --report reads it).
+    if timeline := os.environ.get("SWARMLAB_TIMELINE"):
+        with open(timeline, "a", encoding="utf-8") as f:
+            f.write(f"{time.time():.0f} {os.environ.get('PYTEST_XDIST_WORKER', 'main')} {nodeid}\n")

@@ -7,10 +7,12 @@ PlaybookError with a one-line message; a check that finds problems returns them 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,53 @@ def exercise(name: str) -> dict[str, Any]:
     return data
 
 
+MADE = "made.json"  # how a lab's nodes were made, in its state directory: gone with `lab down`
+MADE_DEFAULTS: dict[str, Any] = {"driver": "container", "ready": False, "memory": ""}
+
+
+@dataclass(frozen=True)
+class Made:
+    """How the lab's nodes are made, as docker-machine keeps a host's driver: a flag given, else the lab's own
+    record, else the default."""
+
+    driver: str
+    ready: bool
+    memory: str
+    kept: list[str]  # what the lab's record set, no flag given and not the default: the flags, e.g. "--ready"
+    changed: list[tuple[str, str]]  # what a flag changed: (the flag it was made with, the one given)
+
+
+def _flag(key: str, value: Any) -> str:
+    if key == "ready":
+        return "--ready" if value else "--no-ready"
+    return f"--{key} {value}" if value else f"no --{key}"
+
+
+def lab_made(driver: str | None = None, ready: bool | None = None, memory: str | None = None, lab_name: str = lab.DEFAULT_LAB) -> Made:
+    """How the lab's nodes are made this run (None or "": not given)."""
+    try:
+        last = json.loads((paths.lab_state(lab_name) / MADE).read_text())
+    except (OSError, ValueError):
+        last = {}
+    given = {"driver": driver, "ready": ready, "memory": memory or None}
+    made = {k: given[k] if given[k] is not None else last.get(k, default) for k, default in MADE_DEFAULTS.items()}
+    kept = [_flag(k, made[k]) for k in MADE_DEFAULTS if given[k] is None and k in last and made[k] != MADE_DEFAULTS[k]]
+    changed = [(_flag(k, last[k]), _flag(k, made[k])) for k in MADE_DEFAULTS if given[k] is not None and k in last and made[k] != last[k]]
+    return Made(made["driver"], made["ready"], made["memory"], kept, changed)
+
+
+@contextlib.contextmanager
+def _keeping_made(driver: str, ready: bool, memory: str, lab_name: str = lab.DEFAULT_LAB) -> Iterator[None]:
+    """Records how the lab's nodes were made once the run ends, failed or not, if it left nodes (made that way)."""
+    try:
+        yield
+    finally:
+        if lab.nodes(lab_name):
+            state = paths.lab_state(lab_name)
+            state.mkdir(parents=True, exist_ok=True)
+            (state / MADE).write_text(json.dumps({"driver": driver, "ready": ready, "memory": memory}) + "\n")
+
+
 def lab_up(
     managers: int = 1,
     workers: int = 2,
@@ -151,18 +200,26 @@ def lab_up(
     extravars = lab_vars(managers, workers, template, memory, driver, ready)
     lab.engine()
     # A template's size is the role's to know: ansible.cfg's forks apply.
-    return _run("lab/nodes", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
+    with _keeping_made(driver, ready, memory):
+        return _run("lab/nodes", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
 
 
 def up(
-    name: str = "nginx", *, driver: str = "container", ready: bool = False, verbose: bool = False, on_event: EventHandler | None = None
+    name: str = "nginx",
+    *,
+    driver: str = "container",
+    ready: bool = False,
+    memory: str = "",
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
 ) -> CheckReport:
     """The lab's 3 nodes (1 manager, 2 workers), their engines and swarm, an exercise's services and the checks, in one
     run (up.yml): lab_up, site, services and verify without a start and an inventory read each. A step that fails
     ends the run and raises; failed checks are returned, as check() does."""
-    extravars = {**lab_vars(1, 2, driver=driver, ready=ready), **exercise(name)}
+    extravars = {**lab_vars(1, 2, memory=memory, driver=driver, ready=ready), **exercise(name)}
     lab.engine()
-    result = run_playbook("lab/up", None, extravars, fatal=True, verbose=verbose, on_event=on_event)
+    with _keeping_made(driver, ready, memory):
+        result = run_playbook("lab/up", None, extravars, fatal=True, verbose=verbose, on_event=on_event)
     return _report(result)
 
 

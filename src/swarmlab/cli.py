@@ -37,14 +37,18 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines inst
 Exercise = Annotated[str, typer.Argument(help="nginx, httpd, or a YAML file with swarm_services_specs.")]
 Timeout = Annotated[int | None, typer.Option(min=1, help="Seconds the services may take to converge (default 180).")]
 DriverName = Enum("DriverName", {d: d for d in api.DRIVERS}, type=str)  # type: ignore[misc]
+# A lab keeps how its nodes were made (driver, --ready, memory) until `lab down`; a flag changes it.
 Driver = Annotated[
-    DriverName,
-    typer.Option(help="What makes a node: container (its own engine in a container) or vm (a qemu VM over SSH; root, qemu)."),
+    DriverName | None,
+    typer.Option(help="What makes a node: container (its own engine in a container) or vm (a qemu VM over SSH; root, qemu). "
+                 "Default: the lab's, else container."),
 ]
 Ready = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        help="Nodes start with the engine installed (the docker_engine role ran once into their image, containers' or VMs'); the role only checks it."
+        "--ready/--no-ready",
+        help="Nodes start with the engine installed (the docker_engine role ran once into their image, containers' or VMs'); "
+        "the role only checks it. Default: as the lab was made, else --no-ready.",
     ),
 ]
 T = TypeVar("T")
@@ -161,19 +165,31 @@ def _nodes_table(nodes: list[lab.Node]) -> Table:
     return table
 
 
+def _made(driver: DriverName | None, ready: bool | None, memory: str = "") -> api.Made:
+    """How the lab's nodes are made this run, said in one line when the lab's own record or a flag decides it."""
+    made = api.lab_made(driver.value if driver else None, ready, memory)
+    if made.changed:
+        err.print("the lab was made with " + ", ".join(old for old, _ in made.changed) + "; it is made with "
+                  + ", ".join(new for _, new in made.changed) + " from now on", highlight=False)
+    elif made.kept:
+        err.print(f"the lab keeps how it was made: {', '.join(made.kept)} (a flag changes it; `lab down` forgets it)", highlight=False)
+    return made
+
+
 @lab_app.command("up")
 @with_ansible_options
 def lab_up(
     managers: Annotated[int, typer.Option(min=1, help="Number of managers.")] = 1,
     workers: Annotated[int, typer.Option(min=0, help="Number of workers.")] = 2,
     template: Annotated[str, typer.Option(help=f"A ready-made lab: {', '.join(api.TEMPLATES)}.")] = "",
-    memory: Annotated[str, typer.Option(help="Memory limit of each node, e.g. 512m (VMs: 1g unless set).")] = "",
-    driver: Driver = DriverName.container,
-    ready: Ready = False,
+    memory: Annotated[str, typer.Option(help="Memory limit of each node, e.g. 512m (VMs: 1g unless set). Default: the lab's.")] = "",
+    driver: Driver = None,
+    ready: Ready = None,
     verbose: Verbose = False,
 ) -> None:
     """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml (and, for containers, hosts-ssh.yml)."""
-    _step("lab nodes", verbose, api.lab_up, managers, workers, template, memory, driver=driver.value, ready=ready)
+    made = _made(driver, ready, memory)
+    _step("lab nodes", verbose, api.lab_up, managers, workers, template, made.memory, driver=made.driver, ready=made.ready)
     console.print(_nodes_table(lab.nodes()))
 
 
@@ -436,14 +452,16 @@ def check(
 @app.command()
 @with_ansible_options
 def up(
-    driver: Driver = DriverName.container,
-    ready: Ready = False,
+    driver: Driver = None,
+    ready: Ready = None,
     full: Annotated[bool, typer.Option("--full", help="Run every playbook even when the lab matches its last checked run.")] = False,
     verbose: Verbose = False,
 ) -> None:
     """From nothing to a checked 3-node lab: engines, a swarm, the walkthrough's 3-replica nginx on port 85.
     Again on a lab unchanged since its last checked run, only the checks run."""
-    lab_vars, nginx = api.lab_vars(driver=driver.value, ready=ready), api.exercise("nginx")
+    made = _made(driver, ready)
+    lab_vars = api.lab_vars(memory=made.memory, driver=made.driver, ready=made.ready)
+    nginx = api.exercise("nginx")
     report = None
     if current_ansible_options() != AnsibleOptions():
         full = True  # what Ansible's options change is not in the last checked run's record
@@ -460,7 +478,8 @@ def up(
                 report = None
     if report is None:
         warm.forget(lab.DEFAULT_LAB)
-        report = _step("lab nodes, engines and swarm, services (nginx), checks", verbose, api.up, "nginx", driver=driver.value, ready=ready)
+        report = _step("lab nodes, engines and swarm, services (nginx), checks", verbose, api.up, "nginx", driver=made.driver, ready=made.ready,
+                       memory=made.memory)
         if report.ok:
             warm.remember(lab.DEFAULT_LAB, paths.LAB_INVENTORY, lab_vars, nginx)
     _print_checks(report, False)

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests import ui_server
+from tests.docker_fixtures import image_builds
 
 pytestmark = pytest.mark.docker
 
@@ -196,9 +197,25 @@ def test_errors_users_cause_are_one_clear_line(lab, tmp_path):
     assert len(tasks) == 3
 
 
+def test_a_lab_keeps_how_it_was_made_until_a_flag_changes_it(lab):
+    with image_builds("ready", "ready-image") as build:  # the first ready-made lab of the session builds the image
+        if build:
+            r = swarmlab("up", "--ready")
+    if not build:
+        r = swarmlab("up", "--ready")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the lab was made with --no-ready; it is made with --ready from now on" in r.stderr, r.stderr
+    # A plain `up` goes on with the ready-made nodes: nothing made again, only the checks.
+    r = swarmlab("up")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the lab keeps how it was made: --ready" in r.stderr, r.stderr
+    assert "lab unchanged since its last checked run" in r.stderr, r.stderr
+
+
 def test_down_removes_everything(lab, root):
     r = swarmlab("lab", "down")
     assert r.returncode == 0, r.stderr
+    assert not (Path.home() / ".local/state/swarmlab/swarmlab").exists()  # how the lab was made, forgotten
     left = docker.from_env().containers.list(all=True, filters={"label": "org.swarmlab.lab=swarmlab"})
     assert left == []
     assert not (root / "inventory/lab/hosts.yml").exists()
