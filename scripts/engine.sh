@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure a local Docker engine answers; starts one when none runs.
 set -euo pipefail
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"  # dockerd's place, which a user's PATH may not name
 docker info >/dev/null 2>&1 && exit 0
 
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then

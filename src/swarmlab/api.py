@@ -219,7 +219,8 @@ def up(
     extravars = {**lab_vars(1, 2, memory=memory, driver=driver, ready=ready), **exercise(name)}
     lab.engine()
     with _keeping_made(driver, ready, memory):
-        result = run_playbook("lab/up", None, extravars, fatal=True, verbose=verbose, on_event=on_event)
+        # The run reads the inventory its first play writes (paths.LAB_INVENTORY: the checkout's or the state directory's).
+        result = run_playbook("lab/up", paths.LAB_INVENTORY, extravars, fatal=True, verbose=verbose, on_event=on_event)
     return _report(result)
 
 
@@ -237,6 +238,7 @@ def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: st
         "lab_nodes_template": template,
         "lab_nodes_driver": driver,
         "lab_nodes_ready": ready,
+        "lab_nodes_inventory": str(paths.LAB_INVENTORY),
     }
     if memory:
         extravars["lab_nodes_memory"] = memory
@@ -245,7 +247,7 @@ def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: st
 
 def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
     lab.engine()
-    return _run("lab/down", None, {"lab_nodes_lab": lab.DEFAULT_LAB}, verbose, on_event)
+    return _run("lab/down", None, {"lab_nodes_lab": lab.DEFAULT_LAB, "lab_nodes_inventory": str(paths.LAB_INVENTORY)}, verbose, on_event)
 
 
 def provision(

@@ -8,6 +8,7 @@ import inspect
 import json
 import os
 import re
+import subprocess
 import tempfile
 import typing
 from collections import Counter
@@ -489,6 +490,16 @@ def up(
     console.print(_nodes_table(nodes))
     console.print("WEB (nginx, 3 replicas) answers on every node: " + "  ".join(f"http://{n.ip}:85/" for n in nodes))
     console.print("Watch it live: swarmlab ui  (then open http://127.0.0.1:8765/)")
+
+
+@app.command()
+def setup() -> None:
+    """Make this host ready for labs, as scripts/bootstrap.sh does for a clone: the host packages (debootstrap, qemu,
+    ...; installed as root on Debian/Ubuntu, else named with the command to run) and a local Docker engine."""
+    for script in ("host.sh", "engine.sh"):
+        if subprocess.run(["bash", str(paths.ROOT / "scripts" / script)], check=False).returncode != 0:
+            raise typer.Exit(1)
+    console.print("[green]✓[/] host packages installed and a Docker engine answers: `swarmlab up` makes a lab")
 
 
 @app.command()

@@ -12,7 +12,7 @@ from docker.errors import DockerException
 from swarmlab import paths
 
 LAB_LABEL = "org.swarmlab.lab"
-DEFAULT_LAB = "swarmlab"
+DEFAULT_LAB = paths.DEFAULT_LAB
 
 
 class LabError(RuntimeError):
@@ -35,7 +35,7 @@ def engine() -> docker.DockerClient:
         client.ping()
     except DockerException as exc:
         raise LabError(
-            "no Docker engine answers on this host; start one (scripts/engine.sh) and try again"
+            "no Docker engine answers on this host; `swarmlab setup` starts one (and installs what the lab needs)"
         ) from exc
     return client
 

@@ -220,3 +220,40 @@ def test_down_removes_everything(lab, root):
     assert left == []
     assert not (root / "inventory/lab/hosts.yml").exists()
     one_line_error(swarmlab("check"), "no lab exists yet", "swarmlab lab up")
+
+
+def test_the_installed_wheel_makes_a_checked_lab_from_an_empty_directory(root, tmp_path):
+    """pipx's way: the wheel built and installed into a venv of its own (its dependencies as pip resolves them, within
+    the project's pins); from an empty directory `swarmlab up` finds the playbooks the wheel carries and keeps the
+    lab's inventory in the user's state directory, not in any checkout."""
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", root],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "dist").glob("swarmlab-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=120)
+    installed = subprocess.run([venv / "bin/pip", "install", "-q", "--disable-pip-version-check", "-c", root / "constraints.txt", wheel],
+                               capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "VIRTUAL_ENV"))} | {"COLUMNS": "200"}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(str(Path(sys.executable).parent)))
+
+    def installed_cli(*args):
+        return subprocess.run([venv / "bin/swarmlab", *args], capture_output=True, text=True, timeout=1200, cwd=empty, env=env)
+
+    state = Path.home() / ".local/state/swarmlab/swarmlab"
+    try:
+        r = installed_cli("up", "--ready")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (state / "hosts.yml").is_file() and not (root / "inventory/lab/hosts.yml").exists()
+        assert list(empty.iterdir()) == []
+        r = installed_cli("check", "--json")
+        assert r.returncode == 0, r.stdout + r.stderr
+        report = json.loads(r.stdout)
+        assert report["ok"] and all(c["ok"] for c in report["checks"]) and len(report["checks"]) == 8, report
+    finally:
+        r = installed_cli("lab", "down")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not (state / "hosts.yml").exists()
