@@ -8,6 +8,7 @@ PlaybookError with a one-line message; a check that finds problems returns them 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -140,6 +141,9 @@ def exercise(name: str) -> dict[str, Any]:
 
 MADE = "made.json"  # how a lab's nodes were made, in its state directory: gone with `lab down`
 MADE_DEFAULTS: dict[str, Any] = {"driver": "container", "ready": False, "memory": ""}
+# The default lab's networks are the lab_nodes role's defaults; another lab gets the first free pair of these /24s
+# (its nodes' network, its VMs' host-only network), kept in its record.
+_SUBNETS = [(f"172.31.{n}.0/24", f"192.168.{100 + n}.0/24") for n in range(1, 156)]
 
 
 @dataclass(frozen=True)
@@ -160,12 +164,17 @@ def _flag(key: str, value: Any) -> str:
     return f"--{key} {value}" if value else f"no --{key}"
 
 
-def lab_made(driver: str | None = None, ready: bool | None = None, memory: str | None = None, lab_name: str = lab.DEFAULT_LAB) -> Made:
-    """How the lab's nodes are made this run (None or "": not given)."""
+def _record(lab_name: str) -> dict[str, Any]:
     try:
-        last = json.loads((paths.lab_state(lab_name) / MADE).read_text())
+        record = json.loads((paths.lab_state(lab_name) / MADE).read_text())
     except (OSError, ValueError):
-        last = {}
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def lab_made(driver: str | None = None, ready: bool | None = None, memory: str | None = None) -> Made:
+    """How the current lab's nodes are made this run (None or "": not given)."""
+    last = _record(lab.current())
     given = {"driver": driver, "ready": ready, "memory": memory or None}
     made = {k: given[k] if given[k] is not None else last.get(k, default) for k, default in MADE_DEFAULTS.items()}
     kept = [_flag(k, made[k]) for k in MADE_DEFAULTS if given[k] is None and k in last and made[k] != MADE_DEFAULTS[k]]
@@ -173,16 +182,36 @@ def lab_made(driver: str | None = None, ready: bool | None = None, memory: str |
     return Made(made["driver"], made["ready"], made["memory"], kept, changed)
 
 
+def _subnets(lab_name: str) -> dict[str, str]:
+    """lab_nodes' subnet variables for a lab: none for the default lab; the record's, else the first free pair."""
+    if lab_name == lab.DEFAULT_LAB:
+        return {}
+    last = _record(lab_name)
+    if last.get("subnet") and last.get("vm_subnet"):
+        return {"lab_nodes_subnet": last["subnet"], "lab_nodes_vm_subnet": last["vm_subnet"]}
+    taken = [ipaddress.ip_network(c["Subnet"], strict=False) for net in lab.engine().networks.list()
+             for c in ((net.attrs.get("IPAM") or {}).get("Config") or []) if ":" not in c.get("Subnet", ":")]
+    taken += [ipaddress.ip_network(r[k]) for other in lab.labs() if other != lab_name and (r := _record(other)) for k in ("subnet", "vm_subnet") if r.get(k)]
+    for subnet, vm_subnet in _SUBNETS:
+        if not any(ipaddress.ip_network(n).overlaps(t) for n in (subnet, vm_subnet) for t in taken):
+            return {"lab_nodes_subnet": subnet, "lab_nodes_vm_subnet": vm_subnet}
+    raise LabError("no free subnet is left for another lab (172.31.1-155.0/24): remove a lab with `swarmlab lab down --lab NAME`")
+
+
 @contextlib.contextmanager
-def _keeping_made(driver: str, ready: bool, memory: str, lab_name: str = lab.DEFAULT_LAB) -> Iterator[None]:
+def _keeping_made(extravars: dict[str, Any]) -> Iterator[None]:
     """Records how the lab's nodes were made once the run ends, failed or not, if it left nodes (made that way)."""
     try:
         yield
     finally:
-        if lab.nodes(lab_name):
-            state = paths.lab_state(lab_name)
+        name = extravars["lab_nodes_lab"]
+        if lab.nodes(name):
+            state = paths.lab_state(name)
             state.mkdir(parents=True, exist_ok=True)
-            (state / MADE).write_text(json.dumps({"driver": driver, "ready": ready, "memory": memory}) + "\n")
+            record = {"driver": extravars["lab_nodes_driver"], "ready": extravars["lab_nodes_ready"],
+                      "memory": extravars.get("lab_nodes_memory", ""),
+                      "subnet": extravars.get("lab_nodes_subnet", ""), "vm_subnet": extravars.get("lab_nodes_vm_subnet", "")}
+            (state / MADE).write_text(json.dumps(record) + "\n")
 
 
 def lab_up(
@@ -200,7 +229,7 @@ def lab_up(
     extravars = lab_vars(managers, workers, template, memory, driver, ready)
     lab.engine()
     # A template's size is the role's to know: ansible.cfg's forks apply.
-    with _keeping_made(driver, ready, memory):
+    with _keeping_made(extravars):
         return _run("lab/nodes", None, extravars, verbose, on_event, hosts=None if template else managers + workers)
 
 
@@ -218,14 +247,14 @@ def up(
     ends the run and raises; failed checks are returned, as check() does."""
     extravars = {**lab_vars(1, 2, memory=memory, driver=driver, ready=ready), **exercise(name)}
     lab.engine()
-    with _keeping_made(driver, ready, memory):
-        # The run reads the inventory its first play writes (paths.LAB_INVENTORY: the checkout's or the state directory's).
-        result = run_playbook("lab/up", paths.LAB_INVENTORY, extravars, fatal=True, verbose=verbose, on_event=on_event)
+    with _keeping_made(extravars):
+        # The run reads the inventory its first play writes (paths.lab_inventory: the checkout's or the state directory's).
+        result = run_playbook("lab/up", extravars["lab_nodes_inventory"], extravars, fatal=True, verbose=verbose, on_event=on_event)
     return _report(result)
 
 
 def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: str = "", driver: str = "container", ready: bool = False) -> dict[str, Any]:
-    """lab/nodes.yml's variables for a lab of the default name; LabError for a lab that cannot be."""
+    """lab/nodes.yml's variables for the current lab (lab.current()); LabError for a lab that cannot be."""
     if template and template not in TEMPLATES:
         raise LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
     if managers < 1 or workers < 0:
@@ -238,7 +267,9 @@ def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: st
         "lab_nodes_template": template,
         "lab_nodes_driver": driver,
         "lab_nodes_ready": ready,
-        "lab_nodes_inventory": str(paths.LAB_INVENTORY),
+        "lab_nodes_lab": lab.current(),
+        "lab_nodes_inventory": str(paths.lab_inventory(lab.current())),
+        **_subnets(lab.current()),
     }
     if memory:
         extravars["lab_nodes_memory"] = memory
@@ -247,7 +278,8 @@ def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: st
 
 def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
     lab.engine()
-    return _run("lab/down", None, {"lab_nodes_lab": lab.DEFAULT_LAB, "lab_nodes_inventory": str(paths.LAB_INVENTORY)}, verbose, on_event)
+    name = lab.current()
+    return _run("lab/down", None, {"lab_nodes_lab": name, "lab_nodes_inventory": str(paths.lab_inventory(name))}, verbose, on_event)
 
 
 def provision(

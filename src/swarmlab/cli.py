@@ -106,6 +106,24 @@ def with_ansible_options(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
+def with_lab(command: Callable[..., None], names: tuple[str, ...] = ("--lab",)) -> Callable[..., None]:
+    """Adds --lab to a command: the lab it works on (lab.current() within it); -i's inventory, where given, wins."""
+
+    @functools.wraps(command)
+    def run(*args: Any, lab_name: str, **kwargs: Any) -> None:
+        with lab.using(lab_name) if lab_name else contextlib.nullcontext():
+            command(*args, **kwargs)
+
+    option = inspect.Parameter("lab_name", inspect.Parameter.KEYWORD_ONLY, default="", annotation=Annotated[
+        str, typer.Option(*names, help=f"The lab (default: $SWARMLAB_LAB, else {lab.DEFAULT_LAB}); several live side by side.",
+                          show_default=False)])
+    hints = typing.get_type_hints(command, include_extras=True)
+    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(command).parameters.values()]
+    run.__signature__ = inspect.Signature([*params, option])  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
+    return run
+
+
 class Progress:
     """Play, task, hosts and result counts from ansible-runner's events, on one live status line (stderr)."""
 
@@ -160,9 +178,9 @@ def _step(title: str, verbose: bool, call: Callable[..., T], *args: Any, **kwarg
 
 
 def _nodes_table(nodes: list[lab.Node]) -> Table:
-    table = Table("NAME", "DRIVER", "ROLE", "IP", "STATE", "URLS")
+    table = Table("LAB", "NAME", "DRIVER", "ROLE", "IP", "STATE", "URLS")
     for n in nodes:
-        table.add_row(n.name, n.driver, n.role, n.ip, n.state, " ".join(n.urls))
+        table.add_row(n.lab, n.name, n.driver, n.role, n.ip, n.state, " ".join(n.urls))
     return table
 
 
@@ -202,7 +220,7 @@ def lab_shell(node: Annotated[str, typer.Argument(help="Node name, as `lab ls` s
         raise lab.LabError(f"no lab node {node!r}; the lab has: {', '.join(nodes) or 'no nodes (run `swarmlab lab up`)'}")
     if nodes[node].driver == "vm":
         os.execvp("ssh", lab.ssh_argv(nodes[node]))
-    os.execvp("docker", ["docker", "exec", "-it", f"{lab.DEFAULT_LAB}-{node}", "bash", "-l"])
+    os.execvp("docker", ["docker", "exec", "-it", f"{lab.current()}-{node}", "bash", "-l"])
 
 
 @lab_app.command("down")
@@ -214,8 +232,8 @@ def lab_down(verbose: Verbose = False) -> None:
 
 @lab_app.command("ls")
 def lab_ls(as_json: Json = False) -> None:
-    """List the lab's nodes: name, role, IP, state, published URLs."""
-    nodes = lab.nodes()
+    """List every lab's nodes: lab, name, role, IP, state, published URLs."""
+    nodes = [n for name in lab.labs() for n in lab.nodes(name)]
     if as_json:
         print(json.dumps([asdict(n) for n in nodes], indent=2))
     elif not nodes:
@@ -468,7 +486,7 @@ def up(
         full = True  # what Ansible's options change is not in the last checked run's record
     if not full:
         with err.status("reading the lab's nodes"):
-            why, seconds = warm.difference(lab.DEFAULT_LAB, paths.LAB_INVENTORY, lab_vars, nginx)
+            why, seconds = warm.difference(lab.current(), paths.lab_inventory(lab.current()), lab_vars, nginx)
         if why:
             err.print(f"full run: {escape(why)}", highlight=False)
         else:
@@ -478,18 +496,19 @@ def up(
                 err.print("[yellow]the checks failed on the unchanged lab: running every step[/]")
                 report = None
     if report is None:
-        warm.forget(lab.DEFAULT_LAB)
+        warm.forget(lab.current())
         report = _step("lab nodes, engines and swarm, services (nginx), checks", verbose, api.up, "nginx", driver=made.driver, ready=made.ready,
                        memory=made.memory)
         if report.ok:
-            warm.remember(lab.DEFAULT_LAB, paths.LAB_INVENTORY, lab_vars, nginx)
+            warm.remember(lab.current(), paths.lab_inventory(lab.current()), lab_vars, nginx)
     _print_checks(report, False)
     if not report.ok:
         raise typer.Exit(1)
     nodes = lab.nodes()
     console.print(_nodes_table(nodes))
     console.print("WEB (nginx, 3 replicas) answers on every node: " + "  ".join(f"http://{n.ip}:85/" for n in nodes))
-    console.print("Watch it live: swarmlab ui  (then open http://127.0.0.1:8765/)")
+    named = f" --lab {lab.current()}" if lab.current() != lab.DEFAULT_LAB else ""
+    console.print(f"Watch it live: swarmlab ui{named}  (then open http://127.0.0.1:8765/)")
 
 
 @app.command()
@@ -537,6 +556,12 @@ def with_cli_hints(text: str) -> str:
     for pattern, hint in _HINTS:
         text = pattern.sub(hint, text)
     return text
+
+
+# Every command that works on a lab takes --lab (lab up also --name); `setup` and `lab ls` concern every lab.
+for _info in [*app.registered_commands, *lab_app.registered_commands]:
+    if _info.callback and (_info.name or _info.callback.__name__) not in ("setup", "ls"):
+        _info.callback = with_lab(_info.callback, ("--lab", "--name") if _info.callback.__name__ == "lab_up" else ("--lab",))
 
 
 def main() -> None:

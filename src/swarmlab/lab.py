@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +24,30 @@ class LabError(RuntimeError):
     """Something the user can fix about the lab; the message says what."""
 
 
+# The lab a command works on: --lab (cli.py sets it for the command), else $SWARMLAB_LAB, else DEFAULT_LAB.
+_CURRENT: ContextVar[str] = ContextVar("swarmlab_lab", default="")
+# A lab's name prefixes its containers, volumes, network and VM bridge: what Docker and Linux accept there.
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+
+
+def current() -> str:
+    return _CURRENT.get() or os.environ.get("SWARMLAB_LAB") or DEFAULT_LAB
+
+
+@contextlib.contextmanager
+def using(name: str) -> Iterator[None]:
+    if not _NAME.match(name):
+        raise LabError(f"{name!r} is not a lab name: lowercase letters, digits and '-', up to 20, beginning with a letter or digit")
+    token = _CURRENT.set(name)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
 @dataclass(frozen=True)
 class Node:
+    lab: str
     name: str
     driver: str
     role: str
@@ -40,7 +67,15 @@ def engine() -> docker.DockerClient:
     return client
 
 
-def nodes(lab: str = DEFAULT_LAB) -> list[Node]:
+def labs() -> list[str]:
+    """Every lab on this host: its containers' label, or the VMs its state directory records."""
+    names = {c.labels.get(LAB_LABEL, "") for c in engine().containers.list(all=True, filters={"label": LAB_LABEL})}
+    names |= {p.parents[2].name for p in paths.lab_state(DEFAULT_LAB).parent.glob("*/vms/*/vm.json")}
+    return sorted(n for n in names if n)
+
+
+def nodes(lab: str | None = None) -> list[Node]:
+    lab = lab or current()
     out = vms(lab)
     for c in engine().containers.list(all=True, filters={"label": f"{LAB_LABEL}={lab}"}):
         if c.labels.get("org.swarmlab.role") == "apt-cache":
@@ -54,6 +89,7 @@ def nodes(lab: str = DEFAULT_LAB) -> list[Node]:
         )
         out.append(
             Node(
+                lab=lab,
                 name=c.attrs["Config"]["Hostname"],
                 driver="container",
                 role=c.labels.get("org.swarmlab.role", "?"),
@@ -75,8 +111,9 @@ def vm_pid(vm_dir: Path) -> int | None:
     return pid if cmdline.startswith(b"qemu-system") or b"/qemu-system" in cmdline.split(b"\0")[0] else None
 
 
-def vms(lab: str = DEFAULT_LAB) -> list[Node]:
+def vms(lab: str | None = None) -> list[Node]:
     """The lab's VMs, from what the vm driver recorded beside each (vm.json) and their PIDs."""
+    lab = lab or current()
     out = []
     for record in sorted((paths.lab_state(lab) / "vms").glob("*/vm.json")):
         try:
@@ -87,6 +124,7 @@ def vms(lab: str = DEFAULT_LAB) -> list[Node]:
         ports = vm.get("spec", {}).get("ports", [])
         out.append(
             Node(
+                lab=lab,
                 name=record.parent.name,
                 driver="vm",
                 role=info.get("role", "?"),
@@ -98,15 +136,18 @@ def vms(lab: str = DEFAULT_LAB) -> list[Node]:
     return out
 
 
-def ssh_argv(node: Node, lab: str = DEFAULT_LAB) -> list[str]:
+def ssh_argv(node: Node) -> list[str]:
     """ssh to a VM as the lab's inventory does: the lab's key, host keys checked against its known_hosts."""
-    state = paths.lab_state(lab)
+    state = paths.lab_state(node.lab)
     user = json.loads((state / "vms" / node.name / "vm.json").read_text()).get("info", {}).get("user", "swarmlab")
     return ["ssh", "-i", str(state / "id_ed25519"), "-o", f"UserKnownHostsFile={state / 'known_hosts'}",
             "-o", "StrictHostKeyChecking=yes", f"{user}@{node.ip}"]
 
 
 def inventory() -> Path:
-    if not paths.LAB_INVENTORY.exists():
+    path = paths.lab_inventory(current())
+    if not path.exists():
+        if current() != DEFAULT_LAB:
+            raise LabError(f"no lab {current()!r} exists yet; create it with `swarmlab lab up --lab {current()}`")
         raise LabError("no lab exists yet; create one with `swarmlab lab up`")
-    return paths.LAB_INVENTORY
+    return path

@@ -29,7 +29,10 @@ def lab_state(lab: str) -> Path:
     return Path.home() / ".local" / "state" / "swarmlab" / lab
 
 
-LAB_INVENTORY = ROOT / "inventory" / "lab" / "hosts.yml" if CHECKOUT else lab_state(DEFAULT_LAB) / "hosts.yml"
+def lab_inventory(lab: str) -> Path:
+    """Where a lab's inventory is written: a checkout's default lab in inventory/lab/ (the README's ansible-playbook
+    examples name it), every other lab in its state directory."""
+    return ROOT / "inventory" / "lab" / "hosts.yml" if CHECKOUT and lab == DEFAULT_LAB else lab_state(lab) / "hosts.yml"
 
 
 def playbook(name: str, lab: bool = False) -> Path:

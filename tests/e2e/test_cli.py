@@ -212,6 +212,23 @@ def test_a_lab_keeps_how_it_was_made_until_a_flag_changes_it(lab):
     assert "lab unchanged since its last checked run" in r.stderr, r.stderr
 
 
+def test_a_second_lab_lives_beside_the_first_and_goes_alone(lab):
+    r = swarmlab("up", "--lab", "second", "--ready")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for args in ((), ("--lab", "second")):
+        rc, report = checks(*args)
+        assert rc == 0 and report["ok"] and len(report["checks"]) == 8, (args, report)
+    listed = json.loads(swarmlab("lab", "ls", "--json").stdout)
+    networks = {name: {n["ip"].rsplit(".", 1)[0] for n in listed if n["lab"] == name} for name in ("swarmlab", "second")}
+    assert len(listed) == 6 and len(networks["second"]) == 1 and networks["second"] != networks["swarmlab"], listed
+
+    r = swarmlab("lab", "down", "--lab", "second")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {n["lab"] for n in json.loads(swarmlab("lab", "ls", "--json").stdout)} == {"swarmlab"}
+    rc, report = checks()
+    assert rc == 0 and report["ok"], report
+
+
 def test_down_removes_everything(lab, root):
     r = swarmlab("lab", "down")
     assert r.returncode == 0, r.stderr

@@ -53,7 +53,7 @@ def vm(name):
 
 
 def ssh(name, command):
-    argv = lab.ssh_argv(vm(name), LAB)
+    argv = lab.ssh_argv(vm(name))
     return subprocess.run([*argv, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", command], capture_output=True, text=True, timeout=120)
 
 
