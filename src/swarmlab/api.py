@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from swarmlab import inventory as inventories
-from swarmlab import lab, paths
+from swarmlab import context, lab, paths
 from swarmlab.lab import LabError
 from swarmlab.runner import PlaybookError, RunResult, run_playbook
 
@@ -279,7 +279,9 @@ def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: st
 def lab_down(*, verbose: bool = False, on_event: EventHandler | None = None) -> RunResult:
     lab.engine()
     name = lab.current()
-    return _run("lab/down", None, {"lab_nodes_lab": name, "lab_nodes_inventory": str(paths.lab_inventory(name))}, verbose, on_event)
+    result = _run("lab/down", None, {"lab_nodes_lab": name, "lab_nodes_inventory": str(paths.lab_inventory(name))}, verbose, on_event)
+    context.forget(name)
+    return result
 
 
 def provision(

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from swarmlab import api, lab, paths, warm
+from swarmlab import api, context, lab, paths, warm
 from swarmlab.runner import AnsibleOptions, PlaybookError, RunResult, ansible_options, current_ansible_options
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Docker Swarm labs and clusters, built and checked.")
@@ -221,6 +221,16 @@ def lab_shell(node: Annotated[str, typer.Argument(help="Node name, as `lab ls` s
     if nodes[node].driver == "vm":
         os.execvp("ssh", lab.ssh_argv(nodes[node]))
     os.execvp("docker", ["docker", "exec", "-it", f"{lab.current()}-{node}", "bash", "-l"])
+
+
+@lab_app.command("context")
+def lab_context() -> None:
+    """Point this host's docker CLI at the lab's manager over SSH: a docker context named after the lab."""
+    made = context.export()
+    if made.included:
+        console.print(f"added [bold]{context.include_line()}[/] to ~/.ssh/config, once for every lab: each lab's SSH settings are in its state directory")
+    console.print(f"docker context {made.name}: {made.host} ({made.node}, {made.ip}), engine {made.engine}")
+    console.print(f"Use it: docker --context {made.name} node ls   (or `docker context use {made.name}`); it goes with `swarmlab lab down`")
 
 
 @lab_app.command("down")

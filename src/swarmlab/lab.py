@@ -136,10 +136,18 @@ def vms(lab: str | None = None) -> list[Node]:
     return out
 
 
+def ssh_user(node: Node) -> str:
+    """The login user the lab made on a node (lab_nodes_ssh_user): a VM's record, a container node's environment."""
+    if node.driver == "vm":
+        return json.loads((paths.lab_state(node.lab) / "vms" / node.name / "vm.json").read_text()).get("info", {}).get("user", "swarmlab")
+    env = engine().containers.get(f"{node.lab}-{node.name}").attrs["Config"].get("Env") or []
+    return next((e.partition("=")[2] for e in env if e.startswith("SWARMLAB_SSH_USER=")), "swarmlab")
+
+
 def ssh_argv(node: Node) -> list[str]:
     """ssh to a VM as the lab's inventory does: the lab's key, host keys checked against its known_hosts."""
     state = paths.lab_state(node.lab)
-    user = json.loads((state / "vms" / node.name / "vm.json").read_text()).get("info", {}).get("user", "swarmlab")
+    user = ssh_user(node)
     return ["ssh", "-i", str(state / "id_ed25519"), "-o", f"UserKnownHostsFile={state / 'known_hosts'}",
             "-o", "StrictHostKeyChecking=yes", f"{user}@{node.ip}"]
 

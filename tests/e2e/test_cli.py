@@ -222,9 +222,19 @@ def test_a_second_lab_lives_beside_the_first_and_goes_alone(lab):
     networks = {name: {n["ip"].rsplit(".", 1)[0] for n in listed if n["lab"] == name} for name in ("swarmlab", "second")}
     assert len(listed) == 6 and len(networks["second"]) == 1 and networks["second"] != networks["swarmlab"], listed
 
+    # This host's docker CLI on each lab's manager, over SSH as the lab's user (the Include line stays in ~/.ssh/config).
+    managers = {n["lab"]: n["ip"] for n in listed if n["role"] == "manager"}
+    for lab_name, name, args in (("swarmlab", "swarmlab", ()), ("second", "swarmlab-second", ("--lab", "second"))):
+        r = swarmlab("lab", "context", *args)
+        assert r.returncode == 0 and f"docker context {name}: ssh://" in r.stdout, r.stdout + r.stderr
+        info = subprocess.run(["docker", "--context", name, "info", "--format", "{{.Swarm.NodeAddr}} {{.Swarm.Managers}} {{.Swarm.Nodes}}"],
+                              capture_output=True, text=True, timeout=60)
+        assert info.returncode == 0 and info.stdout.split() == [managers[lab_name], "1", "3"], info
+
     r = swarmlab("lab", "down", "--lab", "second")
     assert r.returncode == 0, r.stdout + r.stderr
     assert {n["lab"] for n in json.loads(swarmlab("lab", "ls", "--json").stdout)} == {"swarmlab"}
+    assert subprocess.run(["docker", "context", "inspect", "swarmlab-second"], capture_output=True).returncode != 0
     rc, report = checks()
     assert rc == 0 and report["ok"], report
 
