@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,14 +28,14 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from swarmlab import access, api, warm
-from swarmlab.runner import RunResult, changed_in, run_playbook
+from swarmlab import access, api, lab, paths
+from swarmlab.lab import LabError
+from swarmlab.runner import PlaybookError, RunResult, changed_in, run_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+# The bench's own lab (its network the first free pair, as for any lab beside the default one).
 LAB = "bench"
-SUBNET = "172.30.51.0/24"
-VM_SUBNET = "192.168.96.0/24"
 PHASES = ("nodes", "engines", "swarm", "services", "checks")
 console = Console()
 
@@ -50,19 +49,6 @@ def _timed(playbook: str, inventory: Path | None, extravars: dict[str, Any], hos
 
 def _nginx() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "exercises/nginx.yml").read_text())
-
-
-def _lab_vars(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, Any]:
-    return {
-        "lab_nodes_lab": LAB,
-        "lab_nodes_inventory": str(inventory),
-        "lab_nodes_subnet": SUBNET,
-        "lab_nodes_managers": 1,
-        "lab_nodes_workers": nodes - 1,
-        "lab_nodes_driver": driver,
-        "lab_nodes_vm_subnet": VM_SUBNET,
-        "lab_nodes_ready": ready,
-    }
 
 
 # Where each phase after the nodes begins in up.yml: the first play of its playbook, in order (services.yml and
@@ -82,8 +68,8 @@ def _busy() -> float:
     return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / os.sysconf("SC_CLK_TCK")
 
 
-def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) -> dict[str, dict[str, Any]]:
-    """One pass as `swarmlab up` makes it, from nothing: up.yml in one run, each phase timed from the play that
+def _walkthrough(nodes: int, driver: str, ready: bool = False) -> dict[str, dict[str, Any]]:
+    """One pass as `swarmlab up` makes it (api.up), from nothing: up.yml in one run, each phase timed from the play that
     begins it, with its changed count, the machine's busy CPU seconds, its longest steps (a step: from its task's
     start to the next task's or play's, so that a slow pass says where its time went) and what each convergence
     wait waited for (the task that came up last, its states over time, and the tasks' errors). `ready`: nodes from
@@ -113,13 +99,22 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
             res = data["res"]
             waits[marks[-1][0]].append({"task": data.get("task", ""), "last": res["last"], "errors": res.get("errors", "")})
 
-    extravars = {**_lab_vars(inventory, nodes, driver, ready), **_nginx()}
+    ended: list[tuple[float, float]] = []  # the playbook's end, before up() records the lab for the warm path
+
+    def on_event_or_end(event: dict[str, Any]) -> None:
+        if event.get("event") == "playbook_on_stats":
+            ended.append((time.monotonic(), _busy()))
+        on_event(event)
+
     marks.append(("nodes", time.monotonic(), _busy()))
-    r = run_playbook("lab/up", inventory, extravars, hosts=nodes, fatal=True, on_event=on_event)
-    end, busy = time.monotonic(), _busy()
+    try:
+        report = api.up("nginx", driver=driver, ready=ready, workers=nodes - 1, on_event=on_event_or_end)
+    except (PlaybookError, LabError) as exc:
+        raise SystemExit(f"bench: up failed: {exc}") from None
+    if not report.ok:
+        raise SystemExit(f"bench: up's checks failed: {[c for c in report.checks if not c.ok]}")
+    end, busy = ended[0] if ended else (time.monotonic(), _busy())
     end_step(end)
-    if not r.ok:
-        raise SystemExit(f"bench: up failed: {r.failures or r.error}")
     if len(marks) != len(PHASES):
         raise SystemExit(f"bench: up.yml ran {[m[0] for m in marks]}, not every phase's first play: see PHASE_STARTS")
     out = {}
@@ -133,16 +128,15 @@ def _walkthrough(inventory: Path, nodes: int, driver: str, ready: bool = False) 
     return out
 
 
-def _warm(inventory: Path, nodes: int) -> dict[str, dict[str, float]]:
-    """`swarmlab up` again on the unchanged lab: the state read, then the checks (nothing else may run)."""
-    nginx, lab_vars = _nginx(), _lab_vars(inventory, nodes, "container")
-    # As `swarmlab up` does once the cold pass's checks passed (not timed): what the warm path compares with.
-    if error := warm.remember(LAB, inventory, lab_vars, nginx).error:
-        raise SystemExit(f"bench: cannot record the lab's state: {error}")
-    why, seconds = warm.difference(LAB, inventory, lab_vars, nginx)
+def _warm(nodes: int, driver: str = "container") -> dict[str, dict[str, float]]:
+    """`swarmlab up` again on the unchanged lab: the warm path's read (api.lab_unchanged), then the checks; nothing
+    else may run."""
+    why, seconds = api.lab_unchanged("nginx", driver=driver, workers=nodes - 1)
     if why:
         raise SystemExit(f"bench: the warm path would run every playbook: {why}")
-    r = _timed("verify", inventory, nginx, hosts=nodes)
+    r = api.check("nginx").result
+    if not r.ok:
+        raise SystemExit(f"bench: the warm path's checks failed: {r.failures or r.error}")
     console.print(f"  read      {seconds:6.1f} s\n  checks    {r.duration:6.1f} s  changed={r.changed}")
     return {"read": {"seconds": round(seconds, 2)}, "checks": {"seconds": round(r.duration, 2), "changed": r.changed}}
 
@@ -169,8 +163,8 @@ def _update_rollback(inventory: Path) -> dict[str, float]:
     return {"update": round(up.duration, 2), "rollback": round(back.duration, 2), "raw_update": raw_up, "raw_rollback": raw_back}
 
 
-def _down(inventory: Path) -> None:
-    run_playbook("lab/down", extravars={"lab_nodes_lab": LAB, "lab_nodes_inventory": str(inventory)})
+def _down() -> None:
+    api.lab_down()
 
 
 def _machine() -> dict[str, Any]:
@@ -352,24 +346,24 @@ def main(
         return _vm(counts)
     _timed("lab/images", None, {})  # built once, outside every measurement
     runs: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="swarmlab-bench-") as tmp:
-        inventory = Path(tmp) / "hosts.yml"
+    with lab.using(LAB):
+        inventory = paths.lab_inventory(LAB)
         # The ready-made image too: a one-node ready lab builds it when its recipe changed.
-        _down(inventory)
-        _walkthrough(inventory, 1, "container", ready=True)
+        _down()
+        _walkthrough(1, "container", ready=True)
         for n in counts:
-            _down(inventory)
+            _down()
             console.print(f"[bold]{n} nodes, cold[/]")
-            cold = _walkthrough(inventory, n, "container")
+            cold = _walkthrough(n, "container")
             console.print(f"[bold]{n} nodes, warm[/]")
-            warm = _warm(inventory, n)
+            warm = _warm(n)
             ur = _update_rollback(inventory)
             # The same ready-made pass varies by seconds from one minute to the next: the median of several.
             passes = []
             for i in range(ready_passes):
-                _down(inventory)
+                _down()
                 console.print(f"[bold]{n} nodes, ready-made ({i + 1}/{ready_passes})[/]")
-                passes.append(_walkthrough(inventory, n, "container", ready=True))
+                passes.append(_walkthrough(n, "container", ready=True))
             totals = [round(sum(p["seconds"] for p in ready.values()), 2) for ready in passes]
             ready = passes[sorted(range(len(passes)), key=totals.__getitem__)[len(passes) // 2]]
             runs[str(n)] = {
@@ -383,7 +377,7 @@ def main(
                 "warm_changed": sum(p.get("changed", 0) for p in warm.values()),
                 "update_rollback": ur,
             }
-            _down(inventory)
+            _down()
     data: dict[str, Any] = {"machine": _machine(), "runs": runs, "targets": [], "notes": []}
     if baseline:
         # Every node count: how the plain commands themselves grow on this machine is the yardstick for scaling.
@@ -452,15 +446,14 @@ def _vm(counts: list[int]) -> None:
     """Cold and warm on qemu VMs, with the accelerator the driver chose; no shell baseline."""
     _timed("lab/images", None, {"lab_images_vm": True})
     runs: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="swarmlab-bench-") as tmp:
-        inventory = Path(tmp) / "hosts.yml"
+    with lab.using(LAB):
         for n in counts:
-            _down(inventory)
+            _down()
             console.print(f"[bold]{n} VMs, cold[/]")
-            cold = _walkthrough(inventory, n, "vm")
+            cold = _walkthrough(n, "vm")
             accel = _accelerator()
             console.print(f"[bold]{n} VMs, warm[/]")
-            warm = _walkthrough(inventory, n, "vm")
+            warm = _walkthrough(n, "vm")
             runs[str(n)] = {
                 "accelerator": accel,
                 "cold": cold,
@@ -469,7 +462,7 @@ def _vm(counts: list[int]) -> None:
                 "warm_total": round(sum(p["seconds"] for p in warm.values()), 2),
                 "warm_changed": sum(p["changed"] for p in warm.values()),
             }
-            _down(inventory)
+            _down()
     data = {"machine": _machine(), "driver": "vm", "runs": runs}
     lines = ["# swarmlab benchmark — qemu VMs (`bench/run.py --driver vm`)", "",
              f"Machine: {data['machine']['cpus']} CPUs ({data['machine']['cpu']}), {data['machine']['memory_gib']} GiB; "

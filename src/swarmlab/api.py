@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from swarmlab import inventory as inventories
-from swarmlab import context, lab, paths
+from swarmlab import context, lab, paths, warm
 from swarmlab.lab import LabError
 from swarmlab.runner import PlaybookError, RunResult, run_playbook
 
@@ -239,18 +239,31 @@ def up(
     driver: str = "container",
     ready: bool = False,
     memory: str = "",
+    workers: int = 2,
     verbose: bool = False,
     on_event: EventHandler | None = None,
 ) -> CheckReport:
-    """The lab's 3 nodes (1 manager, 2 workers), their engines and swarm, an exercise's services and the checks, in one
-    run (up.yml): lab_up, site, services and verify without a start and an inventory read each. A step that fails
-    ends the run and raises; failed checks are returned, as check() does."""
-    extravars = {**lab_vars(1, 2, memory=memory, driver=driver, ready=ready), **exercise(name)}
+    """The lab's nodes (1 manager and 2 workers unless told), their engines and swarm, an exercise's services and the
+    checks, in one run (up.yml): lab_up, site, services and verify without a start and an inventory read each. A step
+    that fails ends the run and raises; failed checks are returned, as check() does. A lab whose checks pass is
+    recorded for the warm path (lab_unchanged)."""
+    nodes, wanted = lab_vars(1, workers, memory=memory, driver=driver, ready=ready), exercise(name)
     lab.engine()
-    with _keeping_made(extravars):
+    warm.forget(lab.current())
+    with _keeping_made(nodes):
         # The run reads the inventory its first play writes (paths.lab_inventory: the checkout's or the state directory's).
-        result = run_playbook("lab/up", extravars["lab_nodes_inventory"], extravars, fatal=True, verbose=verbose, on_event=on_event)
-    return _report(result)
+        result = run_playbook("lab/up", nodes["lab_nodes_inventory"], {**nodes, **wanted}, fatal=True, verbose=verbose, on_event=on_event)
+    report = _report(result)
+    if report.ok:
+        warm.remember(lab.current(), Path(nodes["lab_nodes_inventory"]), nodes, wanted)
+    return report
+
+
+def lab_unchanged(name: str = "nginx", *, driver: str = "container", ready: bool = False, memory: str = "", workers: int = 2) -> tuple[str, float]:
+    """The warm path's test, for `swarmlab up` and the bench alike: why the current lab differs from its last checked
+    run as up() would make it ("" when it does not: only the checks need to run), and the seconds the read took."""
+    nodes = lab_vars(1, workers, memory=memory, driver=driver, ready=ready)
+    return warm.difference(lab.current(), Path(nodes["lab_nodes_inventory"]), nodes, exercise(name))
 
 
 def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: str = "", driver: str = "container", ready: bool = False) -> dict[str, Any]:

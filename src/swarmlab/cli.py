@@ -14,6 +14,7 @@ import typing
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -23,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from swarmlab import api, context, lab, paths, warm
+from swarmlab import api, context, lab, paths
 from swarmlab.runner import AnsibleOptions, PlaybookError, RunResult, ansible_options, current_ansible_options
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Docker Swarm labs and clusters, built and checked.")
@@ -489,14 +490,12 @@ def up(
     """From nothing to a checked 3-node lab: engines, a swarm, the walkthrough's 3-replica nginx on port 85.
     Again on a lab unchanged since its last checked run, only the checks run."""
     made = _made(driver, ready)
-    lab_vars = api.lab_vars(memory=made.memory, driver=made.driver, ready=made.ready)
-    nginx = api.exercise("nginx")
     report = None
     if current_ansible_options() != AnsibleOptions():
         full = True  # what Ansible's options change is not in the last checked run's record
     if not full:
         with err.status("reading the lab's nodes"):
-            why, seconds = warm.difference(lab.current(), paths.lab_inventory(lab.current()), lab_vars, nginx)
+            why, seconds = api.lab_unchanged(driver=made.driver, ready=made.ready, memory=made.memory)
         if why:
             err.print(f"full run: {escape(why)}", highlight=False)
         else:
@@ -506,11 +505,8 @@ def up(
                 err.print("[yellow]the checks failed on the unchanged lab: running every step[/]")
                 report = None
     if report is None:
-        warm.forget(lab.current())
         report = _step("lab nodes, engines and swarm, services (nginx), checks", verbose, api.up, "nginx", driver=made.driver, ready=made.ready,
                        memory=made.memory)
-        if report.ok:
-            warm.remember(lab.current(), paths.lab_inventory(lab.current()), lab_vars, nginx)
     _print_checks(report, False)
     if not report.ok:
         raise typer.Exit(1)
@@ -549,6 +545,54 @@ def ui(
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops on Ctrl-C, then raises it again
         server.serve(accesses, host, port)
     err.print("swarmlab ui stopped", highlight=False)
+
+
+@app.command()
+def ps(
+    service: Service,
+    running: Annotated[bool, typer.Option("--running", help="Only tasks meant to run (docker service ps -f desired-state=running).")] = False,
+    inventory: Inventory = None,
+    as_json: Json = False,
+) -> None:
+    """A service's tasks: where each runs, its image, desired and current state, its error (docker service ps)."""
+    from swarmlab import access, swarmview
+
+    with swarmview.manager_client(access.accesses(api.inventory(inventory))) as (_, client):
+        tasks = swarmview.service_tasks(client, service, running)
+    if as_json:
+        print(json.dumps(tasks, indent=2))
+        return
+    table = Table("TASK", "IMAGE", "NODE", "DESIRED", "CURRENT", "ERROR")
+    now = datetime.now(UTC)
+    for t in tasks:
+        since = now - datetime.fromisoformat(t["updated"][:19]).replace(tzinfo=UTC) if t["updated"] else None
+        current = f"{t['state']} {_ago(since)}" if since is not None else t["state"]
+        table.add_row(f"{service}.{t['slot'] or t['node']}", t["image"], t["node"], t["desired"],
+                      current, t["error"], style="dim" if t["old"] else None)
+    console.print(table)
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+@app.command()
+def logs(
+    service: Service,
+    tail: Annotated[int, typer.Option(min=0, help="Lines from the end of each task's log.")] = 100,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")] = False,
+    inventory: Inventory = None,
+) -> None:
+    """A service's logs from every task, each line with its task and node (docker service logs)."""
+    from swarmlab import access, swarmview
+
+    with contextlib.suppress(KeyboardInterrupt), swarmview.manager_client(access.accesses(api.inventory(inventory))) as (_, client):
+        for line in swarmview.service_logs(client, service, tail, follow):
+            print(line, flush=True)
 
 
 # The roles name Docker's own commands; the CLI adds its own beside them.

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ import docker
 import requests
 
 from swarmlab.access import Access
+from swarmlab.lab import LabError
 
 # Tasks Swarm keeps as history (a slot's replaced tasks): the page hides them unless asked.
 ENDED = ("shutdown", "complete", "orphaned", "remove")
@@ -61,9 +65,15 @@ class Bridge:
         finally:
             for task in (up, down):
                 task.cancel()
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            rc = await proc.wait()
+            # EOF ends dial-stdio (and the request it carried) by itself; a signal only when it does not. Signalling
+            # a command that has just ended reaps it behind asyncio's back (Popen.send_signal polls first).
+            proc.stdin.close()
+            try:
+                rc = await asyncio.wait_for(proc.wait(), 5)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                rc = await proc.wait()
             stderr = (await errors).decode(errors="replace").strip()
             if rc not in (0, -15) and stderr:
                 self.last_error = " ".join(stderr.splitlines()[-1].split())
@@ -280,3 +290,84 @@ def _reason(exc: Exception, bridge: Bridge) -> str:
         reason, bridge.last_error = bridge.last_error, ""
         return reason
     return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+@contextlib.contextmanager
+def manager_client(accesses: list[Access], timeout: float = 10) -> Iterator[tuple[str, docker.APIClient]]:
+    """An Engine API client on the first manager that answers as one (inventory order), through a Bridge run on an
+    event loop of its own: `swarmlab ps` and `logs` reach the swarm as the UI does. Closing it ends the relay and
+    with it dial-stdio on the manager, so a followed log stops there too."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    bridges: list[Bridge] = []
+    client: docker.APIClient | None = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="swarmlab-") as tmp:  # mode 0700: the sockets are the engines'
+            errors = []
+            for i, a in enumerate(accesses):
+                bridge = Bridge(a, Path(tmp) / f"{i}.sock")
+                asyncio.run_coroutine_threadsafe(bridge.start(), loop).result()
+                bridges.append(bridge)
+                try:
+                    client = docker.APIClient(base_url=f"unix://{bridge.path}", version="auto", timeout=timeout)
+                    if not client.info().get("Swarm", {}).get("ControlAvailable"):
+                        raise docker.errors.DockerException("not a swarm manager")
+                except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+                    errors.append(f"{a.host}: {_reason(exc, bridge)}")
+                    if client is not None:
+                        client.close()
+                    client = None
+                    continue
+                yield a.host, client
+                break
+            else:
+                raise LabError("cannot reach the swarm: " + "; ".join(errors))
+    finally:
+        if client is not None:
+            client.close()
+        for bridge in bridges:
+            asyncio.run_coroutine_threadsafe(bridge.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def service_of(client: docker.APIClient, name: str) -> dict[str, Any]:
+    try:
+        return client.inspect_service(name)
+    except docker.errors.NotFound:
+        known = sorted(s["Spec"]["Name"] for s in client.services())
+        raise LabError(f"no service {name!r} in the swarm; its services: {', '.join(known) or 'none'}") from None
+
+
+def service_tasks(client: docker.APIClient, name: str, running: bool = False) -> list[dict[str, Any]]:
+    """A service's tasks as the page shows them (shape), with node names: `docker service ps`, history included
+    unless `running`."""
+    service = service_of(client, name)
+    filters = {"service": service["ID"], **({"desired-state": "running"} if running else {})}
+    nodes = {n["id"]: n["name"] for n in shape(client.nodes(), [], [])["nodes"]}
+    tasks = shape([], [service], client.tasks(filters=filters))["tasks"]
+    return [{**t, "node": nodes.get(t["node"], t["node"][:12])} for t in tasks]
+
+
+def service_logs(client: docker.APIClient, name: str, tail: int, follow: bool) -> Iterator[str]:
+    """`docker service logs`: each line prefixed with its task and node as Docker's CLI does (NAME.SLOT@NODE)."""
+    service = service_of(client, name)
+    client.timeout = None  # a followed log waits for lines as long as the user does
+    names: dict[str, str] = {}
+    for chunk in client.service_logs(service["ID"], details=True, follow=follow, stdout=True, stderr=True, tail=tail):
+        for raw in chunk.decode(errors="replace").splitlines():
+            details, _, line = raw.partition(" ")
+            attrs = dict(kv.split("=", 1) for kv in details.split(",") if "=" in kv)
+            task = attrs.get("com.docker.swarm.task.id", "")
+            if task and task not in names:
+                names |= _task_names(client, service)
+            yield f"{names.get(task, task[:12])} | {line}"
+
+
+def _task_names(client: docker.APIClient, service: dict[str, Any]) -> dict[str, str]:
+    nodes = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in client.nodes()}
+    name = service["Spec"]["Name"]
+    return {t["ID"]: f"{name}.{t.get('Slot') or t.get('NodeID', '')}.{t['ID'][:12]}@{nodes.get(t.get('NodeID', ''), '?')}"
+            for t in client.tasks(filters={"service": service["ID"]})}

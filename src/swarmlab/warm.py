@@ -21,8 +21,7 @@ from typing import Any
 
 from docker.errors import NotFound
 
-from swarmlab import api, lab, paths
-from swarmlab.access import access_of
+from swarmlab import access, api, lab, paths
 
 # What the roles manage on a node, as text: any change to it changes the hash. Task states and timestamps are
 # left out: they move while nothing the roles manage does.
@@ -108,7 +107,7 @@ def _lab_of(lab_name: str) -> str:
 
 
 def _node(host: str, hostvars: dict[str, Any]) -> tuple[str, str, str]:
-    argv = access_of(host, hostvars, "sh -s").argv
+    argv = access.access_of(host, hostvars, "sh -s").argv
     try:
         out = subprocess.run(argv, input=STATE_SCRIPT, capture_output=True, text=True, timeout=60, check=False)
     except subprocess.TimeoutExpired:

@@ -3,8 +3,12 @@
 
 import json
 import os
+import re
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import docker
@@ -129,6 +133,27 @@ def test_walkthrough_steps_through_the_cli(lab):
     assert rc == 1 and not report["ok"]
     assert [c["detail"] for c in report["checks"] if not c["ok"]] == ["runs swarmlab/nginx:1.13.5 x3, expected swarmlab/nginx:1.12.1 x3"]
 
+    # docker service ps and logs, read through a manager as the UI reads it.
+    tasks = json.loads(swarmlab("ps", "WEB", "--json").stdout)
+    assert sorted((t["slot"], t["image"], t["desired"]) for t in tasks if not t["old"]) == [
+        (slot, "swarmlab/nginx:1.13.5", "running") for slot in (1, 2, 3)], tasks
+    assert {t["image"] for t in tasks if t["old"]} == {"swarmlab/nginx:1.12.1"}  # the history the update left
+    running_only = json.loads(swarmlab("ps", "WEB", "--running", "--json").stdout)
+    assert sorted(t["id"] for t in running_only) == sorted(t["id"] for t in tasks if t["desired"] == "running")
+    follow = subprocess.Popen([CLI, "logs", "WEB", "--tail", "0", "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)  # the stream is open before the requests
+        pages(urls)
+        assert select.select([follow.stdout], [], [], 30)[0], "no log line within 30 s"
+        first = follow.stdout.readline()
+        assert re.match(r"WEB\.[123]\.\w{12}@(manager1|worker1|worker2) \| .*\"GET / HTTP/1\.1\" 200", first), first
+    finally:
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(timeout=20) == 0, follow.stderr.read()
+    logged = swarmlab("logs", "WEB", "--tail", "20").stdout.splitlines()
+    assert {line.split("@")[1].split(" ")[0] for line in logged if '"GET / HTTP/1.1" 200' in line} <= {"manager1", "worker1", "worker2"}
+    assert len(logged) >= 3, logged
+
     r = swarmlab("rollback", "WEB")
     assert r.returncode == 0, r.stderr
     assert all("swarmlab nginx 1.12.1" in p for p in pages(urls))
@@ -168,6 +193,8 @@ def test_errors_users_cause_are_one_clear_line(lab, tmp_path):
     one_line_error(swarmlab("lab", "shell", "escravo9"), "no lab node 'escravo9'")
     one_line_error(swarmlab("drain", "escravo9"), "no node 'escravo9' in the inventory", "manager1, worker1, worker2")
     one_line_error(swarmlab("rollback", "NOPE"), "No service NOPE in this swarm")
+    one_line_error(swarmlab("ps", "NOPE"), "no service 'NOPE' in the swarm", "WEB")
+    one_line_error(swarmlab("logs", "NOPE"), "no service 'NOPE' in the swarm")
     one_line_error(swarmlab("update", "NOPE", "--image", "x"), "No service NOPE in this swarm")
     one_line_error(swarmlab("update", "WEB", "--image", "Bad Image"), '"Bad Image" is not an image reference Docker accepts')
     one_line_error(swarmlab("rm", "NOPE"), "No service NOPE in this swarm")
