@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import tempfile
 import threading
 import time
@@ -17,11 +18,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import docker
 import requests
 
+from swarmlab import paths
 from swarmlab.access import Access
 from swarmlab.lab import LabError
 
@@ -90,22 +93,26 @@ class Bridge:
             await proc.wait()
 
 
-def _image(ref: str) -> str:
-    return ref.split("@", 1)[0]
+def _load_model() -> ModuleType:
+    """The collection's Swarm model (plugins/module_utils/swarm_model.py, plain Python): the page reads services,
+    tasks and addresses by the rules verify, the wait module and the drain check use."""
+    path = paths.ROOT / "plugins" / "module_utils" / "swarm_model.py"
+    spec = importlib.util.spec_from_file_location("swarmlab_swarm_model", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+model = _load_model()
+_image = model.image_name
+_addr = model.node_addr
 
 
 def _tag(ref: str) -> str:
     name = _image(ref)
     last = name.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else "latest"
-
-
-def _addr(node: dict[str, Any]) -> str:
-    addr = node.get("Status", {}).get("Addr", "")
-    manager = node.get("ManagerStatus") or {}
-    if addr in ("", "0.0.0.0") and manager.get("Addr"):  # some engines report a manager's address only here
-        addr = manager["Addr"].rsplit(":", 1)[0]
-    return addr
 
 
 def shape(nodes: list[dict[str, Any]], services: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -178,9 +185,9 @@ def shape(nodes: list[dict[str, Any]], services: list[dict[str, Any]], tasks: li
     for s in services:
         spec = s["Spec"]
         name = spec["Name"]
-        if name.endswith("-proxy") and name.removesuffix("-proxy") in by_name:
+        if model.proxied(name, by_name):
             continue  # shown with the service it publishes
-        out_services.append(_service(s, running, by_name.get(f"{name}-proxy"), out_tasks))
+        out_services.append(_service(s, running, by_name.get(model.proxy_name(name)), nodes))
     out_services.sort(key=lambda s: s["name"])
     return {"nodes": out_nodes, "services": out_services, "tasks": out_tasks}
 
@@ -191,14 +198,11 @@ def _ports(service: dict[str, Any]) -> list[dict[str, Any]]:
              "mode": p.get("PublishMode", "ingress")} for p in ports if p.get("PublishedPort")]
 
 
-def _service(s: dict[str, Any], running: dict[str, int], proxy: dict[str, Any] | None, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+def _service(s: dict[str, Any], running: dict[str, int], proxy: dict[str, Any] | None, nodes: list[dict[str, Any]]) -> dict[str, Any]:
     spec = s["Spec"]
     name = spec["Name"]
     mode = spec.get("Mode", {})
-    if "Replicated" in mode:
-        desired = mode["Replicated"].get("Replicas", 0)
-    else:  # global: one task per eligible node, as Swarm scheduled them
-        desired = sum(1 for t in tasks if t["service"] == name and t["desired"] == "running")
+    desired = model.tasks_wanted(s, nodes)  # global: one task on every node that takes tasks and its placement allows
     ports = _ports(s)
     if proxy:
         # The proxy publishes each port to itself; its label says where it forwards (published:target).

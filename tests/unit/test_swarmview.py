@@ -4,6 +4,7 @@ import pytest
 
 from swarmlab.lab import LabError
 from swarmlab.access import access_of
+from swarmlab import swarmview
 from swarmlab.swarmview import _tag, shape
 
 
@@ -120,3 +121,15 @@ def test_a_failure_its_slot_got_over_is_history():
     view = {t["id"]: t for t in shape(NODES, SERVICES, tasks)["tasks"]}
     assert view["t8"]["old"] and not view["t9"]["old"]
     assert not view["u2"]["old"]
+
+
+def test_a_global_service_wants_a_task_on_each_node_its_placement_allows_as_verify_counts_it():
+    workers = {"ID": "s3", "Spec": {"Name": "agent", "Mode": {"Global": {}}, "TaskTemplate": {
+        "ContainerSpec": {"Image": "agent:1"}, "Placement": {"Constraints": ["node.role==worker"]}}}}
+    worker2 = {"ID": "n3", "Spec": {"Role": "worker", "Availability": "active"}, "Description": {"Hostname": "escravo2"},
+               "Status": {"State": "ready", "Addr": "10.0.0.7"}}
+    tasks = [_task("a1", "s3", None, "n3", "agent:1", "running", "running", "2026-01-01T00:00:01Z")]
+    # escravo1 is drained and mestre is a manager: one task wanted, on escravo2.
+    [agent] = shape([*NODES, worker2], [workers], tasks)["services"]
+    assert (agent["mode"], agent["desired"], agent["running"]) == ("global", 1, 1)
+    assert agent["desired"] == swarmview.model.tasks_wanted(workers, [*NODES, worker2])
