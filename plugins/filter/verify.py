@@ -195,11 +195,10 @@ def status(services, tasks, nodes):
             "labels": node["Spec"].get("Labels") or {},
         })
     out_services = []
-    eligible = sum(n["Status"]["State"] == "ready" and n["Spec"]["Availability"] == "active" for n in nodes)
     for service in sorted(services, key=lambda s: s["Spec"]["Name"]):
         spec = service["Spec"]
         mode = spec["Mode"]
-        wanted = mode["Replicated"]["Replicas"] if "Replicated" in mode else eligible
+        wanted = tasks_wanted(service, nodes)  # as the checks count it: placement decides a global service's nodes
         mine = [t for t in tasks if t.get("ServiceID") == service["ID"]]
         running = [t for t in mine if t.get("DesiredState") == "running" and t["Status"]["State"] == "running"]
         ports = [f"{p.get('PublishedPort')}:{p.get('TargetPort')}/{p.get('Protocol', 'tcp')} ({p.get('PublishMode', 'ingress')})"

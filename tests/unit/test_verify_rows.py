@@ -166,3 +166,5 @@ def test_a_global_service_constrained_to_workers_is_converged_with_a_task_on_eac
             "Status": {"State": "running"}, "Spec": {"ContainerSpec": {"Image": "agent:1@sha256:" + "b" * 64}}}
     rows = verify.service_rows([agent], [task], nodes)
     assert rows == [{"check": "service", "target": "agent", "ok": True, "detail": "1/1 tasks running agent:1"}]
+    # `swarmlab status` counts it the same way (it counted every active node).
+    assert verify.status([agent], [task], nodes)["services"][0]["replicas"] == "1/1"
