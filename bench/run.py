@@ -443,7 +443,8 @@ def main(
 
 
 def _vm(counts: list[int]) -> None:
-    """Cold and warm on qemu VMs, with the accelerator the driver chose; no shell baseline."""
+    """On qemu VMs, with the accelerator the driver chose: cold, the warm path, update + rollback, and the
+    ready-made VM image's pass; no shell baseline."""
     _timed("lab/images", None, {"lab_images_vm": True})
     runs: dict[str, Any] = {}
     with lab.using(LAB):
@@ -453,28 +454,41 @@ def _vm(counts: list[int]) -> None:
             cold = _walkthrough(n, "vm")
             accel = _accelerator()
             console.print(f"[bold]{n} VMs, warm[/]")
-            warm = _walkthrough(n, "vm")
+            warm = _warm(n, "vm")
+            ur = _update_rollback(paths.lab_inventory(LAB))
+            _down()
+            console.print(f"[bold]{n} VMs, ready-made[/]")
+            ready = _walkthrough(n, "vm", ready=True)
             runs[str(n)] = {
                 "accelerator": accel,
                 "cold": cold,
+                "ready": ready,
                 "warm": warm,
                 "cold_total": round(sum(p["seconds"] for p in cold.values()), 2),
+                "ready_total": round(sum(p["seconds"] for p in ready.values()), 2),
                 "warm_total": round(sum(p["seconds"] for p in warm.values()), 2),
-                "warm_changed": sum(p["changed"] for p in warm.values()),
+                "warm_changed": sum(p.get("changed", 0) for p in warm.values()),
+                "update_rollback": ur,
             }
             _down()
     data = {"machine": _machine(), "driver": "vm", "runs": runs}
     lines = ["# swarmlab benchmark — qemu VMs (`bench/run.py --driver vm`)", "",
              f"Machine: {data['machine']['cpus']} CPUs ({data['machine']['cpu']}), {data['machine']['memory_gib']} GiB; "
              f"commit {data['machine']['commit']}, {data['machine']['date']}.", "",
-             "| VMs | accelerator | pass | total s | changed | " + " | ".join(PHASES) + " |",
-             "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in PHASES) + " |"]
+             "| VMs | accelerator | pass | total s | cpu s | changed | " + " | ".join(PHASES) + " |",
+             "| --- | --- | --- | --- | --- | --- | " + " | ".join("---" for _ in PHASES) + " |"]
     for n, run in runs.items():
-        for kind in ("cold", "warm"):
-            total = run[f"{kind}_total"]
+        for kind in ("cold", "ready"):
             changed = sum(p["changed"] for p in run[kind].values())
-            lines.append(f"| {n} | {run['accelerator']} | {kind} | {total} | {changed} | "
+            cpu = round(sum(p.get("cpu", 0) for p in run[kind].values()), 1)
+            lines.append(f"| {n} | {run['accelerator']} | {kind} | {run[f'{kind}_total']} | {cpu} | {changed} | "
                          + " | ".join(str(run[kind][p]["seconds"]) for p in PHASES) + " |")
+    lines += ["", "| VMs | warm: read s | checks s | total s | changed | update s (raw) | rollback s (raw) |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for n, run in runs.items():
+        w, ur = run["warm"], run["update_rollback"]
+        lines.append(f"| {n} | {w['read']['seconds']} | {w['checks']['seconds']} | {run['warm_total']} | {run['warm_changed']} | "
+                     f"{ur['update']} ({ur['raw_update']}) | {ur['rollback']} ({ur['raw_rollback']}) |")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "vm.json").write_text(json.dumps(data, indent=2) + "\n")
     (RESULTS / "vm.md").write_text("\n".join(lines) + "\n")
