@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import (
+    cpu_reservation,
+    cpu_shortfall,
     fits,
     node_matches,
     node_name,
@@ -18,6 +20,15 @@ from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import 
     takes_tasks,
     to_place,
 )
+
+
+def _cpu_refusals(services: list[dict[str, Any]], before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
+    """Tasks that would lose the CPUs they reserve: placed now, with no node left that has the CPUs free."""
+    was, will = cpu_shortfall(services, before), cpu_shortfall(services, after)
+    by_name = {s["Spec"]["Name"]: s for s in services}
+    return [f"{will[name] - was.get(name, 0)} of {name}'s tasks no node with the {cpu_reservation(by_name[name]) / 1e9:g} CPUs "
+            "they reserve free (--reserve-cpu; the nodes left would have their CPUs reserved already)"
+            for name in sorted(will) if will[name] > was.get(name, 0)]
 
 
 def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], target_id: str) -> str:
@@ -51,7 +62,7 @@ def drain_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]], t
         elif limit and replicas > limit * len(allowed):
             found.append(f"{replicas - limit * len(allowed)} of {spec['Name']}'s {replicas} tasks no node (at most {limit} per node, "
                          f"{len(allowed)} other node{'s' if len(allowed) > 1 else ''} would take them)")
-    return "; ".join(found)
+    return "; ".join(found if found else _cpu_refusals(services, nodes, rest))
 
 
 def pool_problems(pools: list[Any], subnet_size: Any, hosts: list[dict[str, Any]]) -> list[str]:
@@ -138,7 +149,7 @@ def inventory_refusal(nodes: list[dict[str, Any]], services: list[dict[str, Any]
         elif limit and len(now) < len(before) and replicas > limit * len(now):
             found.append(f"{replicas - limit * len(now)} of {spec['Name']}'s {replicas} tasks no node (at most {limit} per node, "
                          f"{len(now)} node{'s' if len(now) != 1 else ''} would take them)")
-    return "; ".join(found)
+    return "; ".join(found if found else _cpu_refusals(services, nodes, left))
 
 
 RECOVERED = "swarmlab-recovered"  # playbooks/recover.yml's mark on the swarm: the UTC time of the recovery

@@ -156,3 +156,43 @@ def tasks_wanted(service: dict[str, Any], nodes: list[dict[str, Any]]) -> int:
     if "Global" in mode:
         return len(fits(service, nodes))
     return int((mode.get("Replicated") or {}).get("Replicas") or 0)
+
+
+def cpus(node: dict[str, Any]) -> int:
+    """The node's CPUs in nano-CPUs, as it reports them (a container node reports its host's)."""
+    return int(((node.get("Description") or {}).get("Resources") or {}).get("NanoCPUs") or 0)
+
+
+def cpu_reservation(service: dict[str, Any]) -> int:
+    """Nano-CPUs each of the service's tasks reserves (--reserve-cpu); 0 for none."""
+    resources = service.get("Spec", {}).get("TaskTemplate", {}).get("Resources") or {}
+    return int((resources.get("Reservations") or {}).get("NanoCPUs") or 0)
+
+
+def cpu_shortfall(services: list[dict[str, Any]], nodes: list[dict[str, Any]]) -> dict[str, int]:
+    """Tasks of each service that would find no node with CPUs left for their reservation: Swarm's scheduler places a
+    task only where the reservations of the node's tasks stay within its CPUs. The tasks are placed largest
+    reservation first, each on the allowed node with the most CPUs left (the scheduler spreads them too)."""
+    free = {n.get("ID"): cpus(n) for n in nodes if takes_tasks(n)}
+    short: dict[str, int] = {}
+    for service, replicas in sorted(to_place(services), key=lambda p: -cpu_reservation(p[0])):
+        want = cpu_reservation(service)
+        if not want:
+            continue
+        allowed = [n.get("ID") for n in fits(service, nodes)]
+        limit = per_node(service)
+        is_global = "Global" in service["Spec"].get("Mode", {})
+        placed: dict[str, int] = {}
+        missing = 0
+        for i in range(len(allowed) if is_global else replicas):
+            room = [a for a in ([allowed[i]] if is_global else allowed)
+                    if free[a] >= want and (not limit or placed.get(a, 0) < limit)]
+            if not room:
+                missing += 1
+                continue
+            best = max(room, key=lambda a: free[a])
+            free[best] -= want
+            placed[best] = placed.get(best, 0) + 1
+        if missing:
+            short[service["Spec"]["Name"]] = missing
+    return short

@@ -110,7 +110,7 @@ from datetime import datetime
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import image_name
+from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import image_name, tasks_wanted
 
 try:
     import docker
@@ -122,7 +122,7 @@ NOT_STARTED = frozenset({"new", "allocated", "pending", "assigned", "accepted", 
 # Task states a task does not leave: Swarm replaces it with a new one.
 ENDED = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", "remove"})
 # Task errors that retrying on the same nodes does not cure.
-PERMANENT = re.compile(r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown", re.I)
+PERMANENT = re.compile(r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown|bind source path does not exist", re.I)
 
 
 def stamp(value: str | None) -> datetime | None:
@@ -291,7 +291,9 @@ def main() -> None:
         record(seen, tasks, nodes, now - start)
         look = judge(
             service, tasks, nodes,
-            image=p["image"], replicas=p["replicas"], since=p["since"], operation=p["operation"],
+            image=p["image"], since=p["since"],
+            # A global service: one task on each node that takes tasks and that its placement allows.
+            replicas=p["replicas"] if p["replicas"] is not None else tasks_wanted(service, listed), operation=p["operation"],
             stalled=now - rose, grace=p["grace"], steady=now - converged_at if converged_at is not None else 0.0, down=down,
         )  # fmt: skip
         converged_at = (now if converged_at is None else converged_at) if look["converged"] else None

@@ -27,7 +27,7 @@ from swarmlab.runner import PlaybookError, RunResult, run_playbook
 
 EventHandler = Callable[[dict[str, Any]], None]
 TEMPLATES = ("1m2w", "3m2w", "5m", "walkthrough")
-EXERCISES = ("nginx", "httpd")
+EXERCISES = ("nginx", "httpd", "app")
 DRIVERS = ("container", "vm")
 
 
@@ -136,6 +136,11 @@ def exercise(name: str) -> dict[str, Any]:
         raise LabError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict) or not isinstance(data.get("swarm_services_specs"), list):
         raise LabError(f"{path} has no swarm_services_specs list")
+    # A secret's or config's file is named relative to the spec file, as in a Compose file (Ansible runs elsewhere).
+    for kind in ("swarm_services_secrets", "swarm_services_configs"):
+        for obj in data.get(kind) or []:
+            if isinstance(obj, dict) and isinstance(obj.get("file"), str) and "{{" not in obj["file"]:
+                obj["file"] = str((path.parent / obj["file"]).absolute())
     return data
 
 
@@ -322,7 +327,9 @@ def _with_overrides(specs: dict[str, Any], replicas: int | None, timeout: int | 
     if replicas is not None:
         if replicas < 0:
             raise LabError(f"replicas must be 0 or more (got {replicas})")
-        out["swarm_services_specs"] = [{**s, "replicas": replicas} for s in specs["swarm_services_specs"]]
+        # Global services have no replicas: one task per node.
+        out["swarm_services_specs"] = [s if isinstance(s, dict) and s.get("mode") == "global" else {**s, "replicas": replicas}
+                                       for s in specs["swarm_services_specs"]]
     return {**out, **_timeout(timeout)}
 
 

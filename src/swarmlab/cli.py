@@ -36,7 +36,7 @@ err = Console(stderr=True, soft_wrap=True)
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show Ansible's own output.")]
 Inventory = Annotated[Path | None, typer.Option("--inventory", "-i", help="Inventory of real machines (default: the lab's).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
-Exercise = Annotated[str, typer.Argument(help="nginx, httpd, or a YAML file with swarm_services_specs.")]
+Exercise = Annotated[str, typer.Argument(help="nginx, httpd, app (a two-tier application), or a YAML file with swarm_services_specs.")]
 Timeout = Annotated[int | None, typer.Option(min=1, help="Seconds the services may take to converge (default 180).")]
 DriverName = Enum("DriverName", {d: d for d in api.DRIVERS}, type=str)  # type: ignore[misc]
 # A lab keeps how its nodes were made (driver, --ready, memory) until `lab down`; a flag changes it.

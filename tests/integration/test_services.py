@@ -5,6 +5,8 @@ an operator must see clearly. The tests share one lab and run in file order."""
 import hashlib
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -457,6 +459,12 @@ def test_scale_changes_the_replicas_only(lab):
          "Service bad name: name must be a DNS label"),
         ("services", {"swarm_services_specs": [{"name": "TAKEN", "image": "swarmlab/nginx:1.12.1", "ports": [{"published": 80, "target": 80}]}]},
          "Service TAKEN: published port 80 is already taken by the service WEB-proxy"),
+        # Reservations weighed against the nodes' CPUs, and objects a spec uses that nothing declares: refused first.
+        ("services", {"swarm_services_specs": [{"name": "GREEDY", "image": "swarmlab/nginx:1.12.1", "replicas": 2, "reservations": {"cpus": 64}}]},
+         "Service GREEDY: 2 of its tasks would find no node with the 64 CPUs each reserves free"),
+        ("services", {"swarm_services_specs": [{"name": "S", "image": "swarmlab/nginx:1.12.1", "secrets": ["nope"]}],
+                      "swarm_services_secrets": [{"name": "other", "value": "x"}]},
+         "Service S: secrets: nope is not in swarm_services_secrets"),
         ("rollback", {"service": "NOPE"}, "No service NOPE in this swarm"),
         ("rollback", {"service": ""}, "Name the service to roll back"),
     ],
@@ -636,3 +644,91 @@ def test_no_join_token_in_any_event(lab):
     dump = json.dumps(EVENTS)
     assert len(EVENTS) > 100 and all(t.startswith("SWMTKN-") for t in tokens)
     assert "SWMTKN-" not in dump
+
+
+# The sample application's token, twice: the first through a playbook run (its events captured), the next through the
+# CLI (its stdout and --json captured).
+TOKENS = ("first-token-5b1d0c7e", "second-token-93af21d4")
+
+
+@pytest.fixture(scope="module")
+def app(root):
+    return yaml.safe_load((root / "exercises/app.yml").read_text())
+
+
+def app_urls():
+    return [f"http://{ip(n)}:8080/" for n in ("manager1", "worker1", "worker2")]
+
+
+def names(kind):
+    return sorted(sh("manager1", f"docker {kind} ls --format '{{{{.Name}}}}'")[1].split())
+
+
+def test_a_two_tier_application_answers_from_every_node_and_rolls_to_a_new_secret_unbroken(lab, app, root):
+    """nginx in front proxies to httpd on their own overlay network, with a token as a secret that both read: the back
+    end answers only the front end. A new token is a new secret version: both tiers roll to it while every node keeps
+    answering, and the replaced version is removed. The token is in no event, output or --json."""
+    result = run_playbook("services", lab, {**app, "swarmlab_app_token": TOKENS[0]})
+    assert result.ok, result.failures or result.error
+    assert all("It works!" in p for p in pages(8080).values())
+    assert names("secret") == ["app_token_header_v1", "app_token_previous_v1", "app_token_v1"]
+    spec = json.loads(sh("manager1", "docker service inspect app-back")[1])[0]["Spec"]["TaskTemplate"]
+    assert spec["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 128 * 2**20}
+    assert [m["Type"] for m in spec["ContainerSpec"]["Mounts"]] == ["volume"]
+    assert [s["File"]["Name"] for s in spec["ContainerSpec"]["Secrets"]] == ["app_token", "app_token_previous"]
+    result = run_playbook("services", lab, {**app, "swarmlab_app_token": TOKENS[0]})
+    assert result.ok and result.changed == 0, result.changes
+
+    cli = [str(Path(sys.executable).parent / "swarmlab")]
+    with Continuity(app_urls(), expect="It works!") as load:
+        rolled = subprocess.run([*cli, "deploy", str(root / "exercises/app.yml"), "-i", str(lab), "-v",
+                                 "-e", f"swarmlab_app_token={TOKENS[1]}", "-e", f"swarmlab_app_token_previous={TOKENS[0]}"],
+                                capture_output=True, text=True, timeout=600)
+    assert rolled.returncode == 0, rolled.stdout[-3000:] + rolled.stderr
+    load.assert_unbroken(least=20)
+    # The back end rolled first and takes either token while the front end rolls to the new one (the exercise's
+    # rotation); the replaced versions are gone.
+    assert names("secret") == ["app_token_header_v2", "app_token_previous_v1", "app_token_v2"]
+    checked = subprocess.run([*cli, "check", "app", "-i", str(lab), "--json"], capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0 and json.loads(checked.stdout), checked.stdout + checked.stderr
+
+    # The control: the same search finds what is not secret, the secret tasks' own results.
+    assert "app_token_v1" in json.dumps(EVENTS)
+    assert "(item=app_token_header)" in rolled.stdout, rolled.stdout[-3000:]
+    assert TOKENS[0] not in json.dumps(EVENTS)
+    assert not [t for t in TOKENS if t in rolled.stdout + rolled.stderr + checked.stdout + checked.stderr]
+
+
+def test_a_global_service_on_workers_is_judged_by_its_placement(lab):
+    """One task per worker, none on the manager: the wait and check pass. A worker where its task cannot start (its
+    bind mount's source is missing there) fails the deploy with Docker's reason, and check names the service."""
+    for node in ("worker1", "worker2"):
+        assert sh(node, "mkdir -p /srv/agent")[0] == 0
+    agent = {"name": "agent", "image": "swarmlab/httpd:2.4", "mode": "global", "placement": {"constraints": ["node.role == worker"]},
+             "mounts": [{"type": "bind", "source": "/srv/agent", "target": "/srv/agent", "readonly": True}]}
+    try:
+        result = run_playbook("services", lab, {"swarm_services_specs": [agent]})
+        assert result.ok, result.failures or result.error
+        assert tasks("agent") == [("worker1", "swarmlab/httpd:2.4", "Running"), ("worker2", "swarmlab/httpd:2.4", "Running")]
+        result, rows = verify(lab, {})
+        assert result.ok and [r["detail"] for r in rows if r["target"] == "agent"] == ["2/2 tasks running swarmlab/httpd:2.4"], rows
+
+        assert sh("worker2", "rm -r /srv/agent")[0] == 0
+        result = run_playbook("services", lab, {"swarm_services_specs": [{**agent, "name": "agent2"}]})
+        assert not result.ok
+        assert "bind source path does not exist: /srv/agent (worker2)" in result.failures[0].message, result.failures
+        result, rows = verify(lab, {})
+        assert not result.ok
+        assert [(r["ok"], r["detail"]) for r in rows if r["target"] == "agent2"] == [(False, "1/2 tasks running swarmlab/httpd:2.4")], rows
+    finally:
+        run_playbook("services", lab, {"swarm_services_specs": [{"name": n, "state": "absent"} for n in ("agent", "agent2")]})
+
+
+def test_an_application_marked_absent_leaves_no_network_secret_or_config(lab, app):
+    gone = {**app, "swarm_services_specs": [{"name": s["name"], "state": "absent"} for s in app["swarm_services_specs"]]}
+    for kind in ("networks", "secrets", "configs"):
+        gone[f"swarm_services_{kind}"] = [{"name": o["name"], "state": "absent"} for o in app[f"swarm_services_{kind}"]]
+    result = run_playbook("services", lab, gone)
+    assert result.ok, result.failures or result.error
+    assert not [n for n in names("secret") + names("config") if n.startswith("app")]
+    assert "app" not in names("network")

@@ -28,7 +28,8 @@ CASES = [
     ("lab_nodes", {"lab_nodes_ssh_user": "first.last"}, ["lab_nodes_ssh_user", "first.last", "lower-case"]),
     ("swarm", {"swarm_node_availability": "off"}, ["swarm_node_availability", "active, pause, drain"]),
     ("swarm", {"swarm_node_labels": ["zone", "east"]}, ["swarm_node_labels", "dict"]),
-    ("swarm_services", {"swarm_services_specs": [{"name": "WEB"}]}, ["image"]),
+    ("swarm_services", {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "volumes": ["data:/srv"]}]}, ["volumes"]),
+    ("swarm_services", {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "mode": "daemon"}]}, ["mode"]),
     (
         "swarm_services",
         {"swarm_services_specs": [{"name": "WEB", "image": "nginx", "ports": [{"published": 85, "target": 80, "mode": "vip"}]}]},

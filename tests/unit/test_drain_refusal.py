@@ -165,3 +165,24 @@ def test_address_pools_that_cannot_work_are_named(pool_problems):
     assert pool_problems(["10.20.0.0/16"], 12, hosts) == [
         "swarm_default_addr_pool: 10.20.0.0/16 cannot hold /12 subnets (swarm_subnet_size from 16 to 29)"]
     assert pool_problems(["10.20.0.1/16"], 24, hosts)[0].startswith("swarm_default_addr_pool: '10.20.0.1/16' is not a network")
+
+
+def with_cpus(n, cpus=2):
+    return {**n, "Description": {**n["Description"], "Resources": {"NanoCPUs": cpus * 10**9, "MemoryBytes": 2**31}}}
+
+
+def reserving(svc, cpus):
+    svc["Spec"]["TaskTemplate"]["Resources"] = {"Reservations": {"NanoCPUs": int(cpus * 10**9)}}
+    return svc
+
+
+def test_cpu_reservations_weigh_a_drain(refusal):
+    swarm = [with_cpus(n) for n in SWARM]
+    # 3 tasks of 1.5 CPUs on three 2-CPU nodes: one each; two nodes hold two of them only.
+    said = refusal(swarm, [reserving(service("DB"), 1.5)], "escravo1")
+    assert said == ("1 of DB's tasks no node with the 1.5 CPUs they reserve free (--reserve-cpu; the nodes left would have "
+                    "their CPUs reserved already)")
+    assert refusal(swarm, [reserving(service("DB"), 1)], "escravo1") == ""  # 2 per node fit
+    # A shortfall Swarm has already (pending tasks) is not the drain's doing.
+    assert refusal(swarm, [reserving(service("DB", replicas=5), 1.5)], "escravo1").startswith("1 of DB's tasks")
+    assert refusal(swarm, [reserving(service("AGENT", mode={"Global": {}}), 1.5), reserving(service("DB", replicas=1), 1)], "escravo1") == ""
