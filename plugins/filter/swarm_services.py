@@ -7,15 +7,8 @@ import os
 import re
 from typing import Any
 
-from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import cpu_shortfall, cpus, fits, proxied, proxy_name
+from ansible_collections.swarmlab.swarm.plugins.module_utils.swarm_model import IMAGE, OBJECT, cpu_shortfall, cpus, fits, proxied, proxy_name
 
-# An image reference as Docker parses it: [registry[:port]/]path[:tag][@digest] (distribution's grammar).
-_DOMAIN = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?"
-_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-IMAGE = re.compile(
-    rf"^(?:{_DOMAIN}/)?{_PATH}(?:/{_PATH})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,})?$"
-)
 # A DNS label (tasks find each other by name), short enough for the proxy's "-proxy" suffix.
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,55}[A-Za-z0-9])?$")
 WHOLE = re.compile(r"^[0-9]+$")
@@ -25,8 +18,6 @@ FIELDS = {
     "mode", "command", "args", "networks", "secrets", "configs", "mounts", "limits", "reservations", "restart_config",
     "labels", "logging",
 }  # fmt: skip
-# Docker's names for networks, secrets and configs, with room for the "_vN" of a versioned secret or config.
-OBJECT = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,54}[A-Za-z0-9])?$")
 # Go durations, as --update-delay and --restart-delay take them (1m30s, 500ms).
 DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$")
 # Bytes as the module reads them (human_to_bytes): 64M, 1.5G, 512.
@@ -222,10 +213,10 @@ def _as_service(spec: dict[str, Any]) -> dict[str, Any]:
     mode = {"Global": {}} if spec.get("mode") == "global" else {"Replicated": {"Replicas": int(spec.get("replicas", 1))}}
     placement = spec.get("placement") or {}
     ports = [{"PublishedPort": p.get("published"), "PublishMode": "host"} for p in spec.get("ports") or [] if p.get("mode") == "host"]
-    return {"Spec": {"Name": spec["name"], "Mode": mode, "EndpointSpec": {"Ports": ports},
-                     "TaskTemplate": {"Placement": {"Constraints": placement.get("constraints") or [],
-                                                   "MaxReplicas": placement.get("replicas_max_per_node") or 0},
-                                      "Resources": {"Reservations": {"NanoCPUs": int(float((spec.get("reservations") or {}).get("cpus", 0)) * 1e9)}}}}}
+    rules = {"Constraints": placement.get("constraints") or [], "MaxReplicas": placement.get("replicas_max_per_node") or 0}
+    reserved = int(float((spec.get("reservations") or {}).get("cpus", 0)) * 1e9)
+    task = {"Placement": rules, "Resources": {"Reservations": {"NanoCPUs": reserved}}}
+    return {"Spec": {"Name": spec["name"], "Mode": mode, "EndpointSpec": {"Ports": ports}, "TaskTemplate": task}}
 
 
 def cpu_problems(specs: list[dict[str, Any]], services: list[dict[str, Any]], nodes: list[dict[str, Any]]) -> list[str]:

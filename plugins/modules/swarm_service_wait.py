@@ -122,7 +122,9 @@ NOT_STARTED = frozenset({"new", "allocated", "pending", "assigned", "accepted", 
 # Task states a task does not leave: Swarm replaces it with a new one.
 ENDED = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", "remove"})
 # Task errors that retrying on the same nodes does not cure.
-PERMANENT = re.compile(r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown|bind source path does not exist", re.I)
+PERMANENT = re.compile(
+    r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown|bind source path does not exist", re.I
+)
 
 
 def stamp(value: str | None) -> datetime | None:

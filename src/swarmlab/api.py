@@ -356,6 +356,32 @@ def deploy(
 
 
 
+def stack_file(name: str) -> Path:
+    """A Compose exercise (nginx, httpd: exercises/NAME.compose.yml) or a Compose file's path."""
+    path = paths.ROOT / "exercises" / f"{name}.compose.yml"
+    if not path.exists():
+        path = Path(name)
+    if not path.is_file():
+        raise LabError(f"no Compose exercise {name!r} and no such file; Compose exercises: nginx, httpd")
+    return path.absolute()
+
+
+def deploy_stack(
+    name: str,
+    stack: str,
+    inventory_path: Path | None = None,
+    *,
+    absent: bool = False,
+    timeout: int | None = None,
+    verbose: bool = False,
+    on_event: EventHandler | None = None,
+) -> RunResult:
+    """docker stack deploy -c FILE STACK (or docker stack rm STACK), checked first and waited for."""
+    extravars = {"swarm_services_stack": stack, "swarm_services_stack_state": "absent" if absent else "present",
+                 "swarm_services_stack_file": "" if absent else str(stack_file(name)), **_timeout(timeout)}
+    return _run("stack", inventory(inventory_path), extravars, verbose, on_event)
+
+
 def update(
     service: str,
     image: str,

@@ -36,7 +36,7 @@ err = Console(stderr=True, soft_wrap=True)
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show Ansible's own output.")]
 Inventory = Annotated[Path | None, typer.Option("--inventory", "-i", help="Inventory of real machines (default: the lab's).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
-Exercise = Annotated[str, typer.Argument(help="nginx, httpd, app (a two-tier application), or a YAML file with swarm_services_specs.")]
+Exercise = Annotated[str, typer.Argument(help="nginx, httpd, app (a two-tier application), or a YAML file with swarm_services_specs; with --stack, a Compose file (nginx, httpd: their Compose forms).")]
 Timeout = Annotated[int | None, typer.Option(min=1, help="Seconds the services may take to converge (default 180).")]
 DriverName = Enum("DriverName", {d: d for d in api.DRIVERS}, type=str)  # type: ignore[misc]
 # A lab keeps how its nodes were made (driver, --ready, memory) until `lab down`; a flag changes it.
@@ -277,10 +277,21 @@ def deploy(
     exercise: Exercise = "nginx",
     replicas: Annotated[int | None, typer.Option(min=0, help="Replicas of every service, instead of the spec's.")] = None,
     timeout: Timeout = None,
+    stack: Annotated[str | None, typer.Option(help="Deploy the Compose file (or nginx, httpd) as this stack.")] = None,
+    absent: Annotated[bool, typer.Option(help="With --stack: remove the stack (docker stack rm).")] = False,
     inventory: Inventory = None,
     verbose: Verbose = False,
 ) -> None:
-    """Deploy services and wait until every replica runs (docker service create)."""
+    """Deploy services and wait until every replica runs (docker service create); with --stack, a Compose file as a
+    stack (docker stack deploy -c FILE NAME)."""
+    if stack:
+        if replicas is not None:
+            raise lab.LabError("--replicas applies to service specs; a stack's replicas are its file's (deploy.replicas)")
+        title = f"stack {stack} ({'removed' if absent else exercise})"
+        _step(title, verbose, api.deploy_stack, exercise, stack, inventory, absent=absent, timeout=timeout)
+        return
+    if absent:
+        raise lab.LabError("--absent removes a stack: give --stack NAME (a service spec removes its service with state: absent)")
     _step(f"services ({exercise})", verbose, api.deploy, exercise, inventory, replicas=replicas, timeout=timeout)
 
 

@@ -732,3 +732,65 @@ def test_an_application_marked_absent_leaves_no_network_secret_or_config(lab, ap
     assert result.ok, result.failures or result.error
     assert not [n for n in names("secret") + names("config") if n.startswith("app")]
     assert "app" not in names("network")
+
+
+def stack(lab, file, name="walk", **extra):
+    return run_playbook("stack", lab, {"swarm_services_stack": name, "swarm_services_stack_file": str(file), **extra})
+
+
+def test_a_compose_file_deploys_as_a_stack_updates_rolls_back_and_goes(lab, root, tmp_path):
+    """The walkthrough's nginx as a Compose file, with a secret read from a file on the controller: served from every
+    node (the lab's proxy inside the stack), changed through the file, rolled back by name (with a warning that the
+    file still rules), then removed with everything swarmlab made for it."""
+    (tmp_path / "token").write_text("compose-secret-8e2f")
+    walk = yaml.safe_load((root / "exercises/nginx.compose.yml").read_text())
+    walk["services"]["WEB"]["secrets"] = ["token"]
+    walk["secrets"] = {"token": {"file": "token"}}
+    file = tmp_path / "compose.yml"
+    file.write_text(yaml.safe_dump(walk))
+    result = stack(lab, file)
+    assert result.ok, result.failures or result.error
+    assert all("swarmlab nginx 1.12.1" in p for p in pages(85).values())
+    assert names("secret") == ["walk_token_v1"] and "walk_WEB-proxy" in names("service")
+    assert [t[1:] for t in tasks("walk_WEB")] == [("swarmlab/nginx:1.12.1", "Running")] * 3
+
+    file.write_text(file.read_text().replace("${NGINX_IMAGE:-nginx:1.12.1}", "swarmlab/nginx:1.13.5"))
+    with Continuity(urls(85), expect="Welcome to nginx!") as load:
+        result = stack(lab, file)
+    assert result.ok, result.failures or result.error
+    load.assert_unbroken(least=10)
+    assert all("swarmlab nginx 1.13.5" in p for p in pages(85).values())
+
+    result = run_playbook("rollback", lab, {"service": "walk_WEB"})
+    assert result.ok, result.failures or result.error
+    assert result.warnings == ["walk_WEB belongs to the stack walk: the next deploy of that stack sets it back to its Compose file. "
+                               "Change the file to keep this change."], result.warnings
+    assert all("swarmlab nginx 1.12.1" in p for p in pages(85).values())
+
+    result = stack(lab, file, swarm_services_stack_state="absent")
+    assert result.ok, result.failures or result.error
+    assert not [n for n in names("service") + names("secret") + names("config") + names("network") if n.startswith("walk")]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["services"]["WEB"].update(imag="x"), "services.WEB.imag: unknown key"),
+        (lambda c: c["services"]["WEB"].pop("image"), "services.WEB: image is missing (docker stack deploy builds nothing)"),
+        (lambda c: c["services"]["WEB"].update(ports=["80:80"]), "services.WEB.ports: 80 is already published by the service WEB-proxy"),
+        (lambda c: c.update(secrets={"pw": {"file": "nowhere"}}) or c["services"]["WEB"].update(secrets=["pw"]),
+         "secrets.pw.file: {dir}/nowhere is not a readable file on the controller"),
+        (lambda c: c["services"]["WEB"].update(configs=["site"]), "services.WEB.configs: site is not declared under the top-level configs"),
+        (lambda c: c["services"]["WEB"].update(restart="always"), "services.WEB.restart: Swarm ignores it: use deploy.restart_policy"),
+    ],
+)  # fmt: skip
+def test_a_broken_compose_file_changes_nothing_and_names_the_key(lab, root, tmp_path, change, message):
+    walk = yaml.safe_load((root / "exercises/nginx.compose.yml").read_text())
+    change(walk)
+    file = tmp_path / "compose.yml"
+    file.write_text(yaml.safe_dump(walk))
+    before = sh("manager1", "docker service ls --format '{{.Name}} {{.Image}} {{.Replicas}}'")[1]
+    result = stack(lab, file)
+    assert not result.ok and result.changed == 0
+    assert result.failures[0].message.startswith(f"{file}: ") and message.format(dir=tmp_path) in result.failures[0].message, result.failures
+    assert sh("manager1", "docker service ls --format '{{.Name}} {{.Image}} {{.Replicas}}'")[1] == before
