@@ -355,6 +355,16 @@ def task_args(spec: dict[str, Any], versions: dict[str, dict[str, str]] | None =
     return args
 
 
+def login_refusal(result: dict[str, Any]) -> str:
+    """A refused docker_login's result as one line: the registry, the user and Docker's reason, not the password."""
+    item = result.get("item") or {}
+    reason = str(result.get("msg") or "no reason given")
+    password = str(item.get("password") or "")
+    if password:
+        reason = reason.replace(password, "********")
+    return f"{item.get('registry', '?')} as {item.get('username', '?')}: {reason}"
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -364,4 +374,5 @@ class FilterModule:
             "swarm_services_ingress_ports": ingress_ports,
             "swarm_services_task_args": task_args,
             "swarm_services_proxy_name": proxy_name,
+            "swarm_services_login_refusal": login_refusal,
         }

@@ -123,7 +123,10 @@ NOT_STARTED = frozenset({"new", "allocated", "pending", "assigned", "accepted", 
 ENDED = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", "remove"})
 # Task errors that retrying on the same nodes does not cure.
 PERMANENT = re.compile(
-    r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown|bind source path does not exist", re.I
+    r"no such image|no suitable node|already in use|already allocated|pull access denied|manifest unknown|bind source path does not exist"
+    # A registry's refusals: a missing login or a wrong password, a certificate the node does not trust.
+    r"|unauthorized|no basic auth credentials|x509:",
+    re.I,
 )
 
 

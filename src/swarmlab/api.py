@@ -145,7 +145,7 @@ def exercise(name: str) -> dict[str, Any]:
 
 
 MADE = "made.json"  # how a lab's nodes were made, in its state directory: gone with `lab down`
-MADE_DEFAULTS: dict[str, Any] = {"driver": "container", "ready": False, "memory": ""}
+MADE_DEFAULTS: dict[str, Any] = {"driver": "container", "ready": False, "memory": "", "registry": False}
 # The default lab's networks are the lab_nodes role's defaults; another lab gets the first free pair of these /24s
 # (its nodes' network, its VMs' host-only network), kept in its record.
 _SUBNETS = [(f"172.31.{n}.0/24", f"192.168.{100 + n}.0/24") for n in range(1, 156)]
@@ -159,13 +159,14 @@ class Made:
     driver: str
     ready: bool
     memory: str
+    registry: bool
     kept: list[str]  # what the lab's record set, no flag given and not the default: the flags, e.g. "--ready"
     changed: list[tuple[str, str]]  # what a flag changed: (the flag it was made with, the one given)
 
 
 def _flag(key: str, value: Any) -> str:
-    if key == "ready":
-        return "--ready" if value else "--no-ready"
+    if key in ("ready", "registry"):
+        return f"--{key}" if value else f"--no-{key}"
     return f"--{key} {value}" if value else f"no --{key}"
 
 
@@ -177,14 +178,14 @@ def _record(lab_name: str) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
-def lab_made(driver: str | None = None, ready: bool | None = None, memory: str | None = None) -> Made:
+def lab_made(driver: str | None = None, ready: bool | None = None, memory: str | None = None, registry: bool | None = None) -> Made:
     """How the current lab's nodes are made this run (None or "": not given)."""
     last = _record(lab.current())
-    given = {"driver": driver, "ready": ready, "memory": memory or None}
+    given = {"driver": driver, "ready": ready, "memory": memory or None, "registry": registry}
     made = {k: given[k] if given[k] is not None else last.get(k, default) for k, default in MADE_DEFAULTS.items()}
     kept = [_flag(k, made[k]) for k in MADE_DEFAULTS if given[k] is None and k in last and made[k] != MADE_DEFAULTS[k]]
     changed = [(_flag(k, last[k]), _flag(k, made[k])) for k in MADE_DEFAULTS if given[k] is not None and k in last and made[k] != last[k]]
-    return Made(made["driver"], made["ready"], made["memory"], kept, changed)
+    return Made(made["driver"], made["ready"], made["memory"], made["registry"], kept, changed)
 
 
 def _subnets(lab_name: str) -> dict[str, str]:
@@ -214,7 +215,7 @@ def _keeping_made(extravars: dict[str, Any]) -> Iterator[None]:
             state = paths.lab_state(name)
             state.mkdir(parents=True, exist_ok=True)
             record = {"driver": extravars["lab_nodes_driver"], "ready": extravars["lab_nodes_ready"],
-                      "memory": extravars.get("lab_nodes_memory", ""),
+                      "memory": extravars.get("lab_nodes_memory", ""), "registry": extravars.get("lab_nodes_registry", False),
                       "subnet": extravars.get("lab_nodes_subnet", ""), "vm_subnet": extravars.get("lab_nodes_vm_subnet", "")}
             (state / MADE).write_text(json.dumps(record) + "\n")
 
@@ -227,11 +228,13 @@ def lab_up(
     *,
     driver: str = "container",
     ready: bool = False,
+    registry: bool = False,
     verbose: bool = False,
     on_event: EventHandler | None = None,
 ) -> RunResult:
-    """`ready`: nodes start from the ready-made image, the engine installed once by the docker_engine role."""
-    extravars = lab_vars(managers, workers, template, memory, driver, ready)
+    """`ready`: nodes start from the ready-made image, the engine installed once by the docker_engine role.
+    `registry`: the lab has a private registry (TLS from a lab CA, a login) that its nodes pull the exercises from."""
+    extravars = lab_vars(managers, workers, template, memory, driver, ready, registry)
     lab.engine()
     # A template's size is the role's to know: ansible.cfg's forks apply.
     with _keeping_made(extravars):
@@ -245,6 +248,7 @@ def up(
     ready: bool = False,
     memory: str = "",
     workers: int = 2,
+    registry: bool = False,
     verbose: bool = False,
     on_event: EventHandler | None = None,
 ) -> CheckReport:
@@ -252,7 +256,7 @@ def up(
     checks, in one run (up.yml): lab_up, site, services and verify without a start and an inventory read each. A step
     that fails ends the run and raises; failed checks are returned, as check() does. A lab whose checks pass is
     recorded for the warm path (lab_unchanged)."""
-    nodes, wanted = lab_vars(1, workers, memory=memory, driver=driver, ready=ready), exercise(name)
+    nodes, wanted = lab_vars(1, workers, memory=memory, driver=driver, ready=ready, registry=registry), exercise(name)
     lab.engine()
     warm.forget(lab.current())
     with _keeping_made(nodes):
@@ -264,14 +268,18 @@ def up(
     return report
 
 
-def lab_unchanged(name: str = "nginx", *, driver: str = "container", ready: bool = False, memory: str = "", workers: int = 2) -> tuple[str, float]:
+def lab_unchanged(
+    name: str = "nginx", *, driver: str = "container", ready: bool = False, memory: str = "", workers: int = 2, registry: bool = False
+) -> tuple[str, float]:
     """The warm path's test, for `swarmlab up` and the bench alike: why the current lab differs from its last checked
     run as up() would make it ("" when it does not: only the checks need to run), and the seconds the read took."""
-    nodes = lab_vars(1, workers, memory=memory, driver=driver, ready=ready)
+    nodes = lab_vars(1, workers, memory=memory, driver=driver, ready=ready, registry=registry)
     return warm.difference(lab.current(), Path(nodes["lab_nodes_inventory"]), nodes, exercise(name))
 
 
-def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: str = "", driver: str = "container", ready: bool = False) -> dict[str, Any]:
+def lab_vars(
+    managers: int = 1, workers: int = 2, template: str = "", memory: str = "", driver: str = "container", ready: bool = False, registry: bool = False
+) -> dict[str, Any]:
     """lab/nodes.yml's variables for the current lab (lab.current()); LabError for a lab that cannot be."""
     if template and template not in TEMPLATES:
         raise LabError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
@@ -291,6 +299,8 @@ def lab_vars(managers: int = 1, workers: int = 2, template: str = "", memory: st
     }
     if memory:
         extravars["lab_nodes_memory"] = memory
+    if registry:
+        extravars["lab_nodes_registry"] = True
     return extravars
 
 

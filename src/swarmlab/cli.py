@@ -53,6 +53,14 @@ Ready = Annotated[
         "the role only checks it. Default: as the lab was made, else --no-ready.",
     ),
 ]
+Registry = Annotated[
+    bool | None,
+    typer.Option(
+        "--registry/--no-registry",
+        help="A private registry for the lab (TLS from a lab CA every node trusts, a login): the exercises' images are pushed "
+        "there and nodes pull them by digest, as a fleet does. Default: as the lab was made, else --no-registry.",
+    ),
+]
 T = TypeVar("T")
 
 # Ansible's own options, as ansible-playbook takes them, for every command that runs playbooks.
@@ -185,9 +193,9 @@ def _nodes_table(nodes: list[lab.Node]) -> Table:
     return table
 
 
-def _made(driver: DriverName | None, ready: bool | None, memory: str = "") -> api.Made:
+def _made(driver: DriverName | None, ready: bool | None, memory: str = "", registry: bool | None = None) -> api.Made:
     """How the lab's nodes are made this run, said in one line when the lab's own record or a flag decides it."""
-    made = api.lab_made(driver.value if driver else None, ready, memory)
+    made = api.lab_made(driver.value if driver else None, ready, memory, registry)
     if made.changed:
         err.print("the lab was made with " + ", ".join(old for old, _ in made.changed) + "; it is made with "
                   + ", ".join(new for _, new in made.changed) + " from now on", highlight=False)
@@ -205,11 +213,12 @@ def lab_up(
     memory: Annotated[str, typer.Option(help="Memory limit of each node, e.g. 512m (VMs: 1g unless set). Default: the lab's.")] = "",
     driver: Driver = None,
     ready: Ready = None,
+    registry: Registry = None,
     verbose: Verbose = False,
 ) -> None:
     """Create the lab's nodes (idempotent) and write inventory/lab/hosts.yml (and, for containers, hosts-ssh.yml)."""
-    made = _made(driver, ready, memory)
-    _step("lab nodes", verbose, api.lab_up, managers, workers, template, made.memory, driver=made.driver, ready=made.ready)
+    made = _made(driver, ready, memory, registry)
+    _step("lab nodes", verbose, api.lab_up, managers, workers, template, made.memory, driver=made.driver, ready=made.ready, registry=made.registry)
     console.print(_nodes_table(lab.nodes()))
 
 
@@ -495,18 +504,19 @@ def check(
 def up(
     driver: Driver = None,
     ready: Ready = None,
+    registry: Registry = None,
     full: Annotated[bool, typer.Option("--full", help="Run every playbook even when the lab matches its last checked run.")] = False,
     verbose: Verbose = False,
 ) -> None:
     """From nothing to a checked 3-node lab: engines, a swarm, the walkthrough's 3-replica nginx on port 85.
     Again on a lab unchanged since its last checked run, only the checks run."""
-    made = _made(driver, ready)
+    made = _made(driver, ready, registry=registry)
     report = None
     if current_ansible_options() != AnsibleOptions():
         full = True  # what Ansible's options change is not in the last checked run's record
     if not full:
         with err.status("reading the lab's nodes"):
-            why, seconds = api.lab_unchanged(driver=made.driver, ready=made.ready, memory=made.memory)
+            why, seconds = api.lab_unchanged(driver=made.driver, ready=made.ready, memory=made.memory, registry=made.registry)
         if why:
             err.print(f"full run: {escape(why)}", highlight=False)
         else:
@@ -517,7 +527,7 @@ def up(
                 report = None
     if report is None:
         report = _step("lab nodes, engines and swarm, services (nginx), checks", verbose, api.up, "nginx", driver=made.driver, ready=made.ready,
-                       memory=made.memory)
+                       memory=made.memory, registry=made.registry)
     _print_checks(report, False)
     if not report.ok:
         raise typer.Exit(1)

@@ -78,7 +78,7 @@ def nodes(lab: str | None = None) -> list[Node]:
     lab = lab or current()
     out = vms(lab)
     for c in engine().containers.list(all=True, filters={"label": f"{LAB_LABEL}={lab}"}):
-        if c.labels.get("org.swarmlab.role") == "apt-cache":
+        if c.labels.get("org.swarmlab.role") in ("apt-cache", "registry"):
             continue  # the lab's package cache, not a node
         nets = c.attrs["NetworkSettings"]["Networks"]
         ip = next((n["IPAddress"] for n in nets.values() if n.get("IPAddress")), "")

@@ -46,3 +46,11 @@ def test_image_ids_by_tag_cover_every_tag_and_skip_untagged_images(root):
     ]
     assert tag_ids(images) == {"swarmlab/nginx:1.12.1": "sha256:a", "swarmlab/nginx:latest": "sha256:a", "swarmlab/haproxy:2.6": "sha256:c"}
     assert tag_ids([]) == {}
+
+
+def test_a_registry_image_is_built_here_by_its_plain_name(root):
+    source = load_plugin(root / "roles/lab_images/filter_plugins/lab_images.py", "lab_images_filters").source
+    assert source("lab-registry:5000/swarmlab/nginx:1.12.1", "lab-registry:5000") == "swarmlab/nginx:1.12.1"
+    assert source("swarmlab/haproxy:2.6", "lab-registry:5000") == "swarmlab/haproxy:2.6"
+    assert source("other:5000/swarmlab/nginx:1.12.1", "lab-registry:5000") == "other:5000/swarmlab/nginx:1.12.1"
+    assert source("lab-registry:5000/x:1", "") == "lab-registry:5000/x:1"

@@ -39,3 +39,11 @@ def test_a_flag_wins_and_is_named_with_what_it_changes(state):
 def test_an_unreadable_record_counts_as_none(state):
     (state / api.MADE).write_text("{not json")
     assert api.lab_made().ready is False
+
+
+def test_a_registry_is_kept_like_the_other_flags(state):
+    (state / api.MADE).write_text(json.dumps({"driver": "container", "ready": True, "memory": "", "registry": True}))
+    made = api.lab_made()
+    assert made.registry is True and made.kept == ["--ready", "--registry"]
+    assert api.lab_made(registry=False).changed == [("--registry", "--no-registry")]
+    assert api.lab_vars(registry=True)["lab_nodes_registry"] is True and "lab_nodes_registry" not in api.lab_vars()

@@ -185,3 +185,11 @@ def test_cpu_reservations_that_no_node_has_free_are_refused_before_anything_chan
     assert checks.spec_problems([{**api, "replicas": 2}], [], "", nodes=nodes) == []
     # Redeployed, the service's own tasks are not counted twice.
     assert checks.spec_problems([{**api, "name": "DB", "replicas": 6}], [busy], "", nodes=nodes) == []
+
+
+def test_a_refused_login_names_the_registry_and_docker_s_reason_never_the_password(checks):
+    result = {"item": {"registry": "reg:5000", "username": "ops", "password": "s3cr3t-pw"}, "failed": False,
+              "msg": "Logging into reg:5000 for user ops failed - 401 Unauthorized (sent s3cr3t-pw)"}
+    line = checks.login_refusal(result)
+    assert line.startswith("reg:5000 as ops: Logging into reg:5000") and "401 Unauthorized" in line
+    assert "s3cr3t-pw" not in line

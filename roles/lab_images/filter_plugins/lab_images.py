@@ -22,6 +22,12 @@ def tag_ids(images: list[dict[str, Any]]) -> dict[str, str]:
     return {tag: image["Id"] for image in images for tag in image.get("RepoTags") or []}
 
 
+def source(image: str, registry: str | None) -> str:
+    """The image this host built for `image`: its name without the lab registry's HOST:PORT/ (if it has one)."""
+    prefix = f"{registry}/" if registry else ""
+    return image[len(prefix):] if prefix and image.startswith(prefix) else image
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"lab_images_lacking_sets": lacking_sets, "lab_images_tag_ids": tag_ids}
+        return {"lab_images_lacking_sets": lacking_sets, "lab_images_tag_ids": tag_ids, "lab_images_source": source}
